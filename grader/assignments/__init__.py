@@ -1,0 +1,1 @@
+"""One package per assignment: `test_public.py` (released), `test_hidden.py` (never released)."""

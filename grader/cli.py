@@ -1,0 +1,145 @@
+"""Command line: `python -m grader {grade,check,generate,demo}`."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+from grader.i18n import LANGUAGES
+
+
+def _progress_printer(stream=sys.stderr):
+    started = time.monotonic()
+
+    def show(done: int, total: int, path: Path | None) -> None:
+        width = 30
+        filled = int(width * done / total) if total else width
+        elapsed = time.monotonic() - started
+        name = path.name if path else ""
+        line = f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total}  {elapsed:5.1f}s  {name[:40]:<40}"
+        stream.write(line)
+        if done == total:
+            stream.write("\n")
+        stream.flush()
+
+    return show
+
+
+def _limits(args):
+    from grader.engine.session import Limits
+
+    return Limits(call_seconds=args.call_timeout, cell_seconds=args.cell_timeout,
+                  submission_seconds=args.submission_timeout)
+
+
+def cmd_grade(args) -> int:
+    from grader.grading import GradeOptions, expand_submissions, grade_batch
+    from grader.results import summary_table, write_gradebook
+    from grader.course import load_assignment
+
+    paths = expand_submissions([Path(p) for p in args.submissions])
+    if not paths:
+        print("nenhuma entrega encontrada / no submissions found", file=sys.stderr)
+        return 2
+    options = GradeOptions(lang=args.lang, limits=_limits(args),
+                           devices=tuple(args.devices.split(",")) if args.devices else None)
+    out = Path(args.out)
+    progress = _progress_printer() if not args.quiet else None
+    results = grade_batch(paths, args.assignment, out, options, jobs=args.jobs, resume=args.resume,
+                          progress=progress)
+    assignment = load_assignment(args.assignment)
+    write_gradebook(out / "gradebook.csv", assignment, results)
+    print(summary_table(assignment, results, args.lang))
+    print(("Resultados em" if args.lang == "pt" else "Results in") + f" {out}/ (gradebook.csv)")
+    return 0
+
+
+def cmd_check(args) -> int:
+    """Public checks only, on one notebook: what a student runs locally."""
+    from grader.grading import GradeOptions, grade_submission
+    from grader.course import load_assignment
+    from grader.notebook import SubmissionError, read_submission
+
+    path = Path(args.notebook)
+    assignment_id = args.assignment
+    if assignment_id is None:
+        try:
+            assignment_id = read_submission(path).metadata.get("grader", {}).get("assignment")
+        except SubmissionError as exc:
+            print(exc.render(args.lang), file=sys.stderr)
+            return 2
+    if not assignment_id:
+        print("informe --assignment / pass --assignment", file=sys.stderr)
+        return 2
+    result = grade_submission(path, load_assignment(assignment_id),
+                              GradeOptions(lang=args.lang, limits=_limits(args), public_only=True))
+    from grader.kit.report import format_exercises
+
+    print(format_exercises(result, args.lang))
+    return 0 if result["score"] == result["max_score"] else 1
+
+
+def cmd_generate(args) -> int:
+    from grader.release import generate, out_of_sync
+
+    if args.check:
+        stale = out_of_sync()
+        for path in stale:
+            print(f"out of sync with source/: {path}")
+        return 1 if stale else 0
+    for path in generate():
+        print(f"wrote {path}")
+    return 0
+
+
+def cmd_demo(args) -> int:
+    from grader.demo import run_demo
+
+    return run_demo(Path(args.out), lang=args.lang, jobs=args.jobs)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="grader", description="Corretor automático do curso de PyTorch.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def common(p):
+        p.add_argument("--lang", choices=LANGUAGES, default="pt", help="feedback language (default: pt)")
+        p.add_argument("--call-timeout", type=float, default=10.0, help="seconds per call of student code")
+        p.add_argument("--cell-timeout", type=float, default=60.0, help="seconds per notebook cell")
+        p.add_argument("--submission-timeout", type=float, default=600.0, help="seconds per submission")
+
+    grade = sub.add_parser("grade", help="grade submissions (.ipynb, .py, or folders of them)")
+    grade.add_argument("submissions", nargs="+")
+    grade.add_argument("--assignment", required=True)
+    grade.add_argument("--out", required=True)
+    grade.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="grading processes (default: cores)")
+    grade.add_argument("--devices", help="comma-separated devices to grade on (default: cpu, and cuda if present)")
+    grade.add_argument("--resume", action="store_true", help="skip submissions whose result already exists")
+    grade.add_argument("--quiet", action="store_true", help="no progress bar")
+    common(grade)
+    grade.set_defaults(func=cmd_grade)
+
+    check = sub.add_parser("check", help="run the public checks on one notebook")
+    check.add_argument("notebook")
+    check.add_argument("--assignment")
+    common(check)
+    check.set_defaults(func=cmd_check)
+
+    generate = sub.add_parser("generate", help="write exercises/ and solutions/ from source/")
+    generate.add_argument("--check", action="store_true", help="only report files out of sync")
+    generate.set_defaults(func=cmd_generate)
+
+    demo = sub.add_parser("demo", help="grade bundled example submissions and print the gradebook")
+    demo.add_argument("--out", default="out/demo")
+    demo.add_argument("--lang", choices=LANGUAGES, default="pt")
+    demo.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
+    demo.set_defaults(func=cmd_demo)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.func(args)

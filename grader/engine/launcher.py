@@ -1,0 +1,156 @@
+"""Starting student processes.
+
+`ForkServer` keeps one warm zygote per grading process: it has imported torch once, and
+every submission gets a fresh `fork()` of it, so a submission pays milliseconds, not the
+1.5 s of `import torch`. `Spawner` starts a fresh interpreter per submission; it is the
+fallback where fork is unavailable and the reference the benchmark compares against.
+
+Both hand back a `Child`: a connected socket and a pid whose process group can be killed.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Child:
+    pid: int
+    sock: socket.socket
+    popen: subprocess.Popen | None = field(default=None, repr=False)
+
+    def kill(self) -> None:
+        """Kill the student's process and everything it started in its session."""
+        for kill in (lambda: os.killpg(self.pid, signal.SIGKILL), lambda: os.kill(self.pid, signal.SIGKILL)):
+            try:
+                kill()
+            except (ProcessLookupError, PermissionError):
+                pass
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+        if self.popen is not None:
+            try:
+                self.popen.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                pass
+
+    def exit_status(self) -> int | None:
+        """Exit code (negative: killed by that signal), where this process can know it."""
+        if self.popen is None:
+            return None
+        try:
+            return self.popen.wait(timeout=1)
+        except subprocess.TimeoutExpired:
+            return None
+
+
+def _worker_stderr():
+    """Student processes' stderr: discarded, unless GRADER_WORKER_STDERR names a file
+    (for debugging the engine; student output is captured separately)."""
+    path = os.environ.get("GRADER_WORKER_STDERR")
+    return open(path, "ab") if path else subprocess.DEVNULL
+
+
+def _worker_env() -> dict:
+    env = dict(os.environ)
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    env["PYTHONDONTWRITEBYTECODE"] = "1"
+    env["PYTHONHASHSEED"] = "0"  # determinism: set iteration order is part of behaviour
+    return env
+
+
+class Spawner:
+    name = "spawn"
+
+    def start(self) -> Child:
+        ours, theirs = socket.socketpair()
+        popen = subprocess.Popen(
+            [sys.executable, "-m", "grader.engine.worker", "--fd", str(theirs.fileno())],
+            pass_fds=[theirs.fileno()],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=_worker_stderr(),
+            env=_worker_env(),
+            start_new_session=True,
+        )
+        theirs.close()
+        return Child(popen.pid, ours, popen)
+
+    def close(self) -> None:
+        pass
+
+
+class ForkServer:
+    name = "fork-server"
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._control: socket.socket | None = None
+        self._zygote: subprocess.Popen | None = None
+
+    def _ensure_zygote(self) -> socket.socket:
+        if self._control is not None and self._zygote is not None and self._zygote.poll() is None:
+            return self._control
+        self.close()
+        ours, theirs = socket.socketpair()
+        self._zygote = subprocess.Popen(
+            [sys.executable, "-m", "grader.engine.worker", "--zygote", str(theirs.fileno())],
+            pass_fds=[theirs.fileno()],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=_worker_stderr(),
+            env=_worker_env(),
+            start_new_session=True,
+        )
+        theirs.close()
+        self._control = ours
+        return ours
+
+    def start(self) -> Child:
+        with self._lock:
+            for attempt in range(2):
+                control = self._ensure_zygote()
+                try:
+                    control.sendall(b"fork")
+                    control.settimeout(120)  # the zygote's first answer waits for `import torch`
+                    message, fds, _flags, _addr = socket.recv_fds(control, 64, 1)
+                    control.settimeout(None)
+                except OSError:
+                    message, fds = b"", []
+                if message and fds:
+                    return Child(int(message.decode()), socket.socket(fileno=fds[0]))
+                self.close()  # the zygote died (or was killed): start a new one once
+            raise RuntimeError("could not start a student process (fork server failed twice)")
+
+    def close(self) -> None:
+        if self._control is not None:
+            self._control.close()
+            self._control = None
+        if self._zygote is not None:
+            try:
+                self._zygote.kill()
+                self._zygote.wait(timeout=5)
+            except (OSError, subprocess.TimeoutExpired):
+                pass
+            self._zygote = None
+
+
+_default: ForkServer | Spawner | None = None
+
+
+def default_launcher() -> ForkServer | Spawner:
+    """The launcher this grading process shares across its submissions."""
+    global _default
+    if _default is None:
+        kind = os.environ.get("GRADER_LAUNCHER", "fork-server")
+        _default = Spawner() if kind == "spawn" or not hasattr(os, "fork") else ForkServer()
+    return _default

@@ -1,0 +1,382 @@
+"""The student's process: runs a submission's cells and answers the grader's calls.
+
+Everything here runs next to untrusted code, so nothing here decides anything: it
+executes what the grading side asks and sends back plain data (see `protocol`). The
+student's code can tamper with this module as much as it likes; the worst it can do is
+send wrong plain data, which the grading side judges like any other wrong answer.
+
+Run as `python -m grader.engine.worker --fd N` (serve one connection on an inherited
+socket) or `--zygote FD` (a warm fork server: torch is imported once, and each
+submission gets a fresh fork of this process; see `launcher`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import builtins
+import linecache
+import os
+import random
+import signal
+import socket
+import sys
+import traceback
+from typing import Any
+
+import numpy as np
+
+from grader.engine import protocol
+
+OUTPUT_LIMIT = 8_000  # characters of a cell's or a call's output sent back
+CELL_FILENAME = "<célula {}>"
+
+
+class TimeLimit(BaseException):
+    """Raised inside student code when its time is up (BaseException: `except Exception`
+    in student code does not swallow it)."""
+
+
+def _on_alarm(signum, frame):
+    raise TimeLimit()
+
+
+class CappedWriter:
+    """A stdout/stderr replacement that keeps only the first OUTPUT_LIMIT characters."""
+
+    def __init__(self) -> None:
+        self.parts: list[str] = []
+        self.size = 0
+        self.dropped = False
+
+    def write(self, text) -> int:
+        text = str(text)
+        if self.size < OUTPUT_LIMIT:
+            self.parts.append(text[: OUTPUT_LIMIT - self.size])
+            self.size += len(self.parts[-1])
+        if self.size >= OUTPUT_LIMIT:
+            self.dropped = True
+        return len(text)
+
+    def flush(self) -> None:
+        pass
+
+    def isatty(self) -> bool:
+        return False
+
+    def getvalue(self) -> str:
+        return "".join(self.parts) + ("\n[... saída cortada ...]" if self.dropped else "")
+
+
+def _describe_error(exc: BaseException) -> dict:
+    """Type, message and the student's line where it happened."""
+    try:
+        message = str(exc)
+    except BaseException:
+        message = ""
+    info: dict[str, Any] = {"type": type(exc).__name__, "message": message[:2000]}
+    if isinstance(exc, SyntaxError):
+        info["line"] = exc.lineno
+        info["code"] = (exc.text or "").strip()[:300]
+        cell = _cell_of(exc.filename or "")
+        if cell is not None:
+            info["cell"] = cell
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if _cell_of(f.filename) is not None]
+    if frames:
+        last = frames[-1]
+        info.update(cell=_cell_of(last.filename), line=last.lineno, code=(last.line or "")[:300])
+        info["traceback"] = "".join(traceback.format_list(frames))[-4000:]
+    return info
+
+
+def _cell_of(filename: str) -> int | None:
+    prefix, suffix = CELL_FILENAME.split("{}")
+    if filename.startswith(prefix) and filename.endswith(suffix):
+        try:
+            return int(filename[len(prefix) : -len(suffix)])
+        except ValueError:
+            return None
+    return None
+
+
+def _prepare_process() -> None:
+    """Before torch is imported: one thread per student process (determinism, fairness,
+    and a fork-safe zygote: no OpenMP pool exists when it forks)."""
+    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        os.environ[var] = "1"
+    os.environ["GRADER_CHILD"] = "1"  # grader.kit's self-checks do nothing while grading
+
+
+class Worker:
+    """Answers requests against one namespace. Over a socket in the student's process
+    (`serve`), or called directly (`handle`) for a notebook's in-kernel self-checks."""
+
+    def __init__(self, sock: socket.socket | None = None, namespace: dict | None = None) -> None:
+        self.sock = sock
+        if namespace is None:
+            namespace = {"__name__": "__main__", "__builtins__": builtins}
+        self.namespace: dict[str, Any] = namespace
+        self.handles: dict[int, Any] = {}
+        self.references: dict[str, Any] = {}  # name -> compiled reference code
+
+    def handle(self, request: dict) -> dict:
+        op = request.get("op")
+        handler = getattr(self, f"op_{op}", None)
+        try:
+            previous = signal.signal(signal.SIGALRM, _on_alarm)
+        except ValueError:  # not the main thread (an unusual kernel): no time limit then
+            previous = None
+        try:
+            reply = {"status": "bad-request"} if handler is None else handler(request)
+        finally:
+            if previous is not None:
+                signal.signal(signal.SIGALRM, previous)
+        reply["id"] = request.get("id")
+        return reply
+
+    # -- plumbing ---------------------------------------------------------------
+    def serve(self) -> None:
+        assert self.sock is not None
+        protocol.send_message(self.sock, {"hello": os.getpid()})
+        while True:
+            try:
+                request = protocol.recv_message(self.sock)
+            except (protocol.ChannelClosed, protocol.ProtocolError) as exc:
+                print(f"worker: channel ended: {exc!r}", file=sys.__stderr__)
+                return
+            op = request.get("op")
+            reply = self.handle(request)
+            try:
+                protocol.send_message(self.sock, reply)
+            except protocol.ProtocolError:
+                protocol.send_message(self.sock, {"id": request.get("id"), "status": "too-large"})
+            if op == "exit":
+                return
+
+    def _run_student(self, fn, timeout: float):
+        """Run fn() with stdout/stderr captured and a time limit; return (ok, value, output)."""
+        out = CappedWriter()
+        saved = sys.stdout, sys.stderr
+        sys.stdout = sys.stderr = out
+        signal.setitimer(signal.ITIMER_REAL, max(timeout, 0.001))
+        try:
+            try:
+                return True, fn(), out
+            finally:
+                signal.setitimer(signal.ITIMER_REAL, 0)
+        except TimeLimit:
+            return False, {"type": "TimeLimit", "message": f"{timeout:g}"}, out
+        except BaseException as exc:  # SystemExit and KeyboardInterrupt too: the run goes on
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            return False, _describe_error(exc), out
+        finally:
+            sys.stdout, sys.stderr = saved
+
+    def _seed(self, seed: int | None) -> None:
+        if seed is None:
+            return
+        import torch
+
+        random.seed(seed)
+        np.random.seed(seed % 2**32)
+        torch.manual_seed(seed)
+
+    # -- operations -------------------------------------------------------------
+    def op_init(self, request: dict) -> dict:
+        cwd = request.get("cwd")
+        if cwd:
+            os.chdir(cwd)
+        self._seed(request.get("seed", 0))
+        return {"status": "ok"}
+
+    def op_ping(self, request: dict) -> dict:
+        return {"status": "ok"}
+
+    def op_exit(self, request: dict) -> dict:
+        return {"status": "ok"}
+
+    def op_run_cell(self, request: dict) -> dict:
+        index = int(request["index"])
+        source = str(request["source"])
+        filename = CELL_FILENAME.format(index)
+        linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+
+        def run():
+            code = compile(source, filename, "exec")
+            exec(code, self.namespace)
+
+        ok, value, out = self._run_student(run, float(request.get("timeout", 30)))
+        reply = {"status": "ok" if ok else "error", "output": out.getvalue()}
+        if not ok:
+            reply["error"] = value
+        return reply
+
+    def _decode_arg(self, data: Any, device: str | None) -> Any:
+        import torch
+
+        def make_tensor(array: np.ndarray, meta: dict):
+            t = torch.from_numpy(array.copy())
+            dtype = protocol._dtype_from_name(meta["dtype"])
+            t = t.to(dtype)
+            if device is not None:
+                t = t.to(device)
+            if meta.get("requires_grad"):
+                t.requires_grad_(True)
+            return t
+
+        return protocol.decode(data, tensor=make_tensor, handle=lambda i, _t: self.handles[i])
+
+    def _keep(self, obj: Any) -> int:
+        handle = len(self.handles) + 1
+        self.handles[handle] = obj
+        return handle
+
+    def _resolve(self, target: dict):
+        if "handle" in target:
+            obj = self.handles[int(target["handle"])]
+        else:
+            name = str(target["name"])
+            if name not in self.namespace:
+                return False, None
+            obj = self.namespace[name]
+        for attr in target.get("attrs", []):
+            obj = getattr(obj, str(attr))
+        return True, obj
+
+    def _install_references(self, swap: dict) -> dict:
+        """Bind reference versions of other exercises in the student's namespace.
+
+        Each reference is sent (once) as the source of that one definition and is
+        executed with the student's namespace as its globals, so it calls whatever the
+        namespace holds (other references, while they are swapped in)."""
+        saved = {name: self.namespace.get(name, _MISSING) for name in swap}
+        for name in swap:
+            exec(self.references[name], self.namespace)
+        return saved
+
+    def _restore(self, saved: dict) -> None:
+        for name, value in saved.items():
+            if value is _MISSING:
+                self.namespace.pop(name, None)
+            else:
+                self.namespace[name] = value
+
+    def op_get(self, request: dict) -> dict:
+        return self.op_call({**request, "get": True})
+
+    def op_call(self, request: dict) -> dict:
+        # References arrive once, with the first request that needs them: keep them first.
+        for name, source in (request.get("swap") or {}).items():
+            if source is not None:
+                self.references[name] = compile(source, f"<referência {name}>", "exec")
+        try:
+            device = request.get("device")
+            args = [self._decode_arg(a, device) for a in request.get("args", [])]
+            kwargs = self._decode_arg(request.get("kwargs", {"$dict": []}), device)
+            target = request.get("target") or {"name": request["name"]}
+        except (protocol.ProtocolError, KeyError, TypeError, ValueError) as exc:
+            return {"status": "bad-request", "message": str(exc)}
+        found, obj = self._resolve_safely(target)
+        if not found:
+            return {"status": "missing"}
+        keep = self._keep if request.get("keep") else None
+        saved = self._install_references(request.get("swap") or {})
+        try:
+            self._seed(request.get("seed"))
+
+            def run():
+                value = obj if request.get("get") else obj(*args, **kwargs)
+                encoded = protocol.encode(value, keep=keep)
+                if request.get("return_args"):  # lets the grader see whether inputs changed
+                    return {"$tuple": [encoded, protocol.encode(args)]}
+                return encoded
+
+            if not request.get("get") and not callable(obj):
+                return {"status": "not-callable", "type": protocol._type_name(obj)}
+            ok, value, out = self._run_student(run, float(request.get("timeout", 10)))
+        finally:
+            self._restore(saved)
+        reply = {"status": "ok" if ok else "error", "output": out.getvalue()}
+        reply["value" if ok else "error"] = value
+        return reply
+
+    def _resolve_safely(self, target: dict):
+        try:
+            return self._resolve(target)
+        except Exception:
+            return False, None
+
+    def op_build(self, request: dict) -> dict:
+        """Run grader-provided code (a builder) and keep what it returns as a handle.
+
+        The builder runs in a namespace of its own, not the student's."""
+        scope: dict[str, Any] = {"__name__": "grader_builder"}
+        try:
+            self._seed(request.get("seed"))
+            exec(compile(str(request["source"]), "<grader>", "exec"), scope)
+            args = [self._decode_arg(a, request.get("device")) for a in request.get("args", [])]
+            obj = scope[str(request["function"])](*args)
+        except Exception as exc:
+            return {"status": "error", "error": _describe_error(exc)}
+        return {"status": "ok", "value": protocol.encode(obj, keep=self._keep)}
+
+
+_MISSING = object()
+
+
+def _serve_fd(fd: int) -> None:
+    sock = socket.socket(fileno=fd)
+    Worker(sock).serve()
+
+
+def _zygote(control_fd: int) -> None:
+    """Fork server: each request on the control socket gets a fresh forked worker."""
+    import torch  # noqa: F401  (the point of the zygote: pay this import once)
+
+    torch.set_num_threads(1)
+    control = socket.socket(fileno=control_fd)
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # forked workers are reaped automatically
+    while True:
+        try:
+            request = control.recv(64)
+        except OSError:
+            return
+        if not request:
+            return  # the grading process is gone
+        ours, theirs = socket.socketpair()
+        pid = os.fork()
+        if pid == 0:
+            control.close()
+            ours.close()
+            signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+            os.setsid()
+            code = 0
+            try:
+                Worker(theirs).serve()
+            except BaseException:
+                traceback.print_exc()  # reaches GRADER_WORKER_STDERR when debugging
+                code = 1
+            finally:
+                os._exit(code)
+        theirs.close()
+        socket.send_fds(control, [str(pid).encode()], [ours.fileno()])
+        ours.close()
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="grader.engine.worker")
+    group = parser.add_mutually_exclusive_group(required=True)
+    group.add_argument("--fd", type=int)
+    group.add_argument("--zygote", type=int)
+    args = parser.parse_args(argv)
+    _prepare_process()
+    if args.zygote is not None:
+        _zygote(args.zygote)
+    else:
+        import torch
+
+        torch.set_num_threads(1)
+        _serve_fd(args.fd)
+
+
+if __name__ == "__main__":
+    main()

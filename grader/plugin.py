@@ -1,0 +1,155 @@
+"""The pytest plugin that turns graders into grades.
+
+Graders are plain pytest tests marked with the exercise they check:
+
+    @pytest.mark.exercise("step")
+    def test_step_values(student, device):
+        got = checks.tensor(student.call("step", z, device=device), "step(z)")
+        ...
+
+Fixtures: `student` (the submission's student process, or the notebook's namespace for
+in-notebook self-checks), `device` (each available device in turn: "cpu", and "cuda"
+where it is available), `lang`. Hidden graders may also use `reference` (the reference
+solutions, run in the grading process). The plugin records each test's outcome and
+feedback; `grader.results` turns the records into a results.json.
+"""
+
+from __future__ import annotations
+
+import traceback
+import zlib
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import pytest
+
+from grader.checks import Mistake
+from grader.engine.session import StudentFailure
+from grader.i18n import Text
+
+INTERNAL_ERROR = Text(
+    pt="Não foi possível avaliar esta verificação (erro interno do corretor). Avise a equipe do curso.",
+    en="This check could not be run (an internal grader error). Please tell the course staff.",
+)
+GENERIC_FAILURE = Text(pt="A verificação falhou.", en="The check failed.")
+
+
+@dataclass
+class TestRecord:
+    nodeid: str
+    name: str
+    exercise: str
+    kind: str  # "public" or "hidden"
+    device: str | None
+    outcome: str  # passed, failed, not_attempted, error, timeout, crashed, grader_error, skipped
+    message: str = ""
+    hint: str | None = None  # the key of a recognised mistake
+    detail: str = ""  # for instructors only (internal errors)
+
+
+def exercise_of(item: pytest.Item) -> str | None:
+    marker = item.get_closest_marker("exercise")
+    return str(marker.args[0]) if marker and marker.args else None
+
+
+class GradingPlugin:
+    def __init__(self, student_factory: Callable[[], Any], order: list[str], *, lang: str = "pt",
+                 devices: tuple[str, ...] = ("cpu",), only: str | None = None,
+                 reference_factory: Callable[[], dict] | None = None) -> None:
+        self.student_factory = student_factory
+        self.order = order
+        self.language = lang
+        self.devices = devices
+        self.only = only
+        self.reference_factory = reference_factory
+        self.records: list[TestRecord] = []
+        self.collection_errors: list[str] = []
+        self._student: Any = None
+
+    # ------------------------------------------------------------------ config
+    def pytest_configure(self, config: pytest.Config) -> None:
+        config.addinivalue_line("markers", "exercise(id): the catalog exercise this test grades")
+
+    def pytest_generate_tests(self, metafunc: pytest.Metafunc) -> None:
+        if "device" in metafunc.fixturenames:
+            metafunc.parametrize("device", list(self.devices), ids=list(self.devices))
+
+    def pytest_collection_modifyitems(self, session, config, items: list[pytest.Item]) -> None:
+        keep, position = [], {name: i for i, name in enumerate(self.order)}
+        for index, item in enumerate(items):
+            exercise = exercise_of(item)
+            if exercise not in position:
+                raise pytest.UsageError(f"{item.nodeid}: mark it with @pytest.mark.exercise(<an exercise id>)")
+            if self.only is None or exercise == self.only:
+                keep.append((position[exercise], index, item))
+        # Exercises in catalog order: a reference stands in for an exercise only after it
+        # has been graded (see StudentSession.set_exercise).
+        items[:] = [item for _, _, item in sorted(keep, key=lambda t: (t[0], t[1]))]
+
+    def pytest_collectreport(self, report) -> None:
+        if report.failed:
+            self.collection_errors.append(str(report.longrepr)[-2000:])
+
+    # ------------------------------------------------------------------ fixtures
+    @pytest.fixture
+    def student(self, request: pytest.FixtureRequest):
+        if self._student is None:
+            self._student = self.student_factory()
+        exercise = exercise_of(request.node)
+        self._student.set_exercise(exercise, seed=zlib.crc32(request.node.nodeid.encode()) % 2**31)
+        return self._student
+
+    @pytest.fixture
+    def lang(self) -> str:
+        return self.language
+
+    @pytest.fixture(scope="session")
+    def reference(self) -> dict:
+        if self.reference_factory is None:
+            pytest.skip("reference solutions are only available to the grader")
+        return self.reference_factory()
+
+    def pytest_sessionfinish(self, session) -> None:
+        if self._student is not None and hasattr(self._student, "close"):
+            self._student.close()
+
+    # ------------------------------------------------------------------ records
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo):
+        outcome = yield
+        report = outcome.get_result()
+        if report.when == "call" or (report.when == "setup" and not report.passed):
+            self.records.append(self._record(item, call, report))
+
+    def _record(self, item: pytest.Item, call: pytest.CallInfo, report) -> TestRecord:
+        callspec = getattr(item, "callspec", None)
+        device = callspec.params.get("device") if callspec else None
+        doc = (getattr(item, "function", None).__doc__ or "").strip().split("\n")[0] if hasattr(item, "function") else ""
+        record = TestRecord(
+            nodeid=item.nodeid,
+            name=doc or item.name,
+            exercise=exercise_of(item) or "",
+            kind="public" if "public" in item.path.name else "hidden",
+            device=device,
+            outcome="passed",
+        )
+        if report.passed:
+            return record
+        if report.skipped:
+            record.outcome = "skipped"
+            return record
+        exc = call.excinfo.value if call.excinfo else None
+        if isinstance(exc, Mistake):
+            record.outcome, record.message, record.hint = "failed", exc.render(self.language), exc.key
+        elif isinstance(exc, StudentFailure):
+            record.outcome, record.message = exc.outcome, exc.render(self.language)
+            if exc.diagnosis is not None:
+                record.hint = exc.diagnosis.key
+                record.message += "\n" + exc.diagnosis.text.render(self.language)
+        elif isinstance(exc, AssertionError):
+            record.outcome = "failed"
+            record.message = str(exc).split("\nassert ")[0].strip() or GENERIC_FAILURE.render(self.language)
+        else:
+            record.outcome, record.message = "grader_error", INTERNAL_ERROR.render(self.language)
+            record.detail = "".join(traceback.format_exception(exc))[-4000:] if exc else str(report.longrepr)
+        return record

@@ -1,0 +1,166 @@
+"""From test records to a Gradescope-style results.json, a gradebook CSV and a table.
+
+Scoring: an exercise's points are shared equally by the tests that ran for it (public
+and hidden, on every device); an exercise has full marks when all its tests pass.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import tempfile
+from collections import OrderedDict
+from pathlib import Path
+
+from grader.course import Assignment
+from grader.engine.session import CellResult, describe_error
+from grader.i18n import Text
+from grader.plugin import TestRecord
+
+NO_CHECKS = Text(pt="Nenhuma verificação pôde ser executada.", en="No check could be run.")
+CELL_FAILED = Text(pt="Célula {index}: {error}", en="Cell {index}: {error}")
+CELL_TIMEOUT = Text(pt="Célula {index}: passou do tempo limite e foi interrompida.",
+                    en="Cell {index}: went past its time limit and was stopped.")
+CELL_CRASHED = Text(pt="Célula {index}: derrubou o processo; as células seguintes rodaram num processo novo.",
+                    en="Cell {index}: crashed the process; the following cells ran in a new process.")
+CELL_SKIPPED = Text(pt="Células a partir da {index} não rodaram (falhas demais ou tempo esgotado).",
+                    en="Cells from {index} on did not run (too many failures, or out of time).")
+PASSED = Text(pt="Correto.", en="Correct.")
+
+
+def _round(x: float) -> float:
+    return round(x + 0.0, 4)
+
+
+def cell_notes(cells: list[CellResult], lang: str) -> list[str]:
+    notes = []
+    for cell in cells:
+        if cell.status == "error" and cell.error and cell.error.get("type") != "NotImplementedError":
+            notes.append(CELL_FAILED.render(lang, index=cell.index, error=describe_error(cell.error, lang)))
+        elif cell.status == "timeout":
+            notes.append(CELL_TIMEOUT.render(lang, index=cell.index))
+        elif cell.status == "crashed":
+            notes.append(CELL_CRASHED.render(lang, index=cell.index))
+        elif cell.status == "skipped":
+            notes.append(CELL_SKIPPED.render(lang, index=cell.index))
+            break
+    return notes
+
+
+def build_results(assignment: Assignment, records: list[TestRecord], *, submission: str, lang: str,
+                  notes: list[str], isolation: str, elapsed: float,
+                  failure_message: str | None = None) -> dict:
+    """results.json for one submission. `failure_message`: the submission could not be
+    graded at all (unreadable); every exercise gets zero with that message."""
+    by_exercise: "OrderedDict[str, list[TestRecord]]" = OrderedDict((e.id, []) for e in assignment.exercises)
+    for record in records:
+        if record.outcome != "skipped" and record.exercise in by_exercise:
+            by_exercise[record.exercise].append(record)
+    tests, exercises = [], {}
+    for exercise in assignment.exercises:
+        group = by_exercise[exercise.id]
+        if not group:
+            group = [TestRecord(nodeid=f"{exercise.id}::missing", name=exercise.id, exercise=exercise.id,
+                                kind="hidden", device=None, outcome="error",
+                                message=failure_message or NO_CHECKS.render(lang))]
+        share = exercise.points / len(group)
+        earned = 0.0
+        for record in group:
+            score = share if record.outcome == "passed" else 0.0
+            earned += score
+            extra = {"exercise": exercise.id, "outcome": record.outcome, "kind": record.kind}
+            if record.device:
+                extra["device"] = record.device
+            if record.hint:
+                extra["hint"] = record.hint
+            if record.detail:
+                extra["grader_error"] = record.detail
+            name = f"{exercise.id}: {record.name}" + (f" [{record.device}]" if record.device else "")
+            tests.append({
+                "name": name,
+                "score": _round(score),
+                "max_score": _round(share),
+                "status": "passed" if record.outcome == "passed" else "failed",
+                "output": record.message or (PASSED.render(lang) if record.outcome == "passed" else ""),
+                "visibility": "visible",
+                "extra_data": extra,
+            })
+        outcomes = {r.outcome for r in group}
+        status = ("passed" if outcomes == {"passed"} else
+                  "not_attempted" if outcomes == {"not_attempted"} else "failed")
+        exercises[exercise.id] = {"score": _round(earned), "max_score": exercise.points, "status": status}
+    score = _round(sum(e["score"] for e in exercises.values()))
+    output = "\n".join(([failure_message] if failure_message else []) + notes)
+    return {
+        "score": score,
+        "max_score": assignment.max_score,
+        "execution_time": round(elapsed, 3),
+        "output": output,
+        "output_format": "text",
+        "tests": tests,
+        "extra_data": {
+            "assignment": assignment.id,
+            "submission": submission,
+            "lang": lang,
+            "isolation": isolation,
+            "exercises": exercises,
+            "graded": failure_message is None,
+        },
+    }
+
+
+def write_json_atomic(path: Path, data: dict) -> None:
+    """Write-then-rename: a reader (or a re-run after a crash) never sees half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        json.dump(data, handle, ensure_ascii=False, indent=2)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+
+
+def gradebook_rows(assignment: Assignment, results: list[dict]) -> list[list]:
+    header = ["submission", *assignment.order, "total", "max"]
+    rows = [header]
+    for result in results:
+        exercises = result["extra_data"]["exercises"]
+        rows.append([result["extra_data"]["submission"],
+                     *(exercises[e]["score"] for e in assignment.order),
+                     result["score"], result["max_score"]])
+    return rows
+
+
+def write_gradebook(path: Path, assignment: Assignment, results: list[dict]) -> None:
+    buffer = io.StringIO()
+    csv.writer(buffer).writerows(gradebook_rows(assignment, results))
+    tmp = path.with_suffix(".csv.tmp")
+    tmp.write_text(buffer.getvalue(), encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def _fmt(x: float) -> str:
+    return f"{x:g}"
+
+
+def summary_table(assignment: Assignment, results: list[dict], lang: str = "pt") -> str:
+    """A plain-text table: a row per submission, a column per exercise, and a total."""
+    columns = assignment.order
+    header = ["entrega" if lang == "pt" else "submission", *columns, "total"]
+    rows = [header]
+    for result in results:
+        exercises = result["extra_data"]["exercises"]
+        cells = []
+        for e in columns:
+            info = exercises[e]
+            mark = {"passed": "", "not_attempted": " -"}.get(info["status"], " x")
+            cells.append(_fmt(info["score"]) + mark)
+        rows.append([result["extra_data"]["submission"], *cells,
+                     f"{_fmt(result['score'])}/{_fmt(result['max_score'])}"])
+    widths = [max(len(str(r[i])) for r in rows) for i in range(len(header))]
+    lines = ["  ".join(str(c).ljust(w) for c, w in zip(row, widths)).rstrip() for row in rows]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    legend = Text(pt="(x: errou, -: não tentado)", en="(x: wrong, -: not attempted)").render(lang)
+    return "\n".join(lines + [legend])

@@ -1,0 +1,62 @@
+"""Benchmark (not a test): seconds per submission for 1 and 50 submissions of 01_neurons.
+
+    python tests/bench_grading.py [--n 1 50] [--jobs 1 2] [--launcher fork-server spawn]
+
+Submissions are the reference and its mutants, repeated. Prints wall seconds per
+submission and the cores used (CPU seconds of all processes / wall seconds).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from grader.variants import Variant, load_variants, write_submissions  # noqa: E402
+
+
+def cpu_seconds() -> float:
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--n", type=int, nargs="+", default=[1, 50])
+    parser.add_argument("--jobs", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--launcher", nargs="+", default=["fork-server", "spawn"])
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        # Mutants that run into a time limit on purpose are left out: they measure the limit.
+        variants = [Variant("reference", {})] + [v for v in load_variants("01_neurons")
+                                                 if v.breaks and v.hint != "train_no_early_stop"]
+        pool = list(write_submissions("01_neurons", variants, Path(tmp) / "pool").values())
+        print(f"{'n':>4} {'jobs':>4} {'launcher':>12} {'wall s':>8} {'s/sub':>7} {'cores':>6}")
+        for n in args.n:
+            folder = Path(tmp) / f"n{n}"
+            folder.mkdir()
+            for i in range(n):
+                (folder / f"s{i:03d}.ipynb").write_bytes(pool[i % len(pool)].read_bytes())
+            for launcher in args.launcher:
+                for jobs in args.jobs:
+                    if n == 1 and jobs > 1:
+                        continue
+                    out = Path(tmp) / f"out-{n}-{jobs}-{launcher}"
+                    env = {**os.environ, "GRADER_LAUNCHER": launcher}
+                    before_cpu, before = cpu_seconds(), time.perf_counter()
+                    subprocess.run([sys.executable, "-m", "grader", "grade", str(folder), "--assignment", "01_neurons",
+                                    "--out", str(out), "--jobs", str(jobs), "--quiet"], check=True, env=env,
+                                   stdout=subprocess.DEVNULL)
+                    wall, cpu = time.perf_counter() - before, cpu_seconds() - before_cpu
+                    print(f"{n:>4} {jobs:>4} {launcher:>12} {wall:>8.2f} {wall / n:>7.3f} {cpu / wall:>6.2f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,238 @@
+"""The student-process boundary: cells like Run All, calls, failures, handles, determinism."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from grader.engine import protocol
+from grader.engine.session import (Limits, NotAttempted, NotCallable, NotDefined, StudentCrash, StudentError,
+                                   StudentSession, StudentTimeout, SubmissionTimeLimit)
+
+FAST = Limits(call_seconds=2, cell_seconds=2, submission_seconds=60)
+
+
+def session(cells, **kwargs):
+    kwargs.setdefault("limits", FAST)
+    return StudentSession(cells, **kwargs).start()
+
+
+def test_cells_run_in_order_and_an_error_does_not_stop_the_rest():
+    with session(["x = 1", "1 / 0", "y = x + 1", "def f():\n    return y"]) as s:
+        assert [c.status for c in s.cell_results] == ["ok", "error", "ok", "ok"]
+        assert s.cell_results[1].error["type"] == "ZeroDivisionError"
+        assert s.cell_results[1].error["cell"] == 2
+        assert s.call("f") == 2
+
+
+def test_syntax_error_is_located():
+    with session(["def f(:\n    pass", "g = 3"]) as s:
+        error = s.cell_results[0].error
+        assert error["type"] == "SyntaxError" and error["line"] == 1
+        assert s.get("g") == 3
+
+
+def test_not_attempted_missing_and_not_callable():
+    with session(["def f():\n    raise NotImplementedError()", "C = 3"]) as s:
+        with pytest.raises(NotAttempted):
+            s.call("f")
+        with pytest.raises(NotDefined) as missing:
+            s.call("nothing")
+        assert missing.value.outcome == "not_attempted"
+        with pytest.raises(NotCallable):
+            s.call("C")
+
+
+def test_student_exception_is_reported_with_its_line():
+    with session(["def f(x):\n    return x / 0"]) as s:
+        with pytest.raises(StudentError) as info:
+            s.call("f", 1)
+        assert "ZeroDivisionError" in info.value.render() and "linha 2" in info.value.render()
+
+
+def test_python_loop_times_out_and_the_process_survives():
+    with session(["def spin():\n    while True:\n        pass", "def ok():\n    return 1"]) as s:
+        with pytest.raises(StudentTimeout):
+            s.call("spin", timeout=0.5)
+        assert s.call("ok") == 1 and s.restarts == 0
+
+
+def test_uninterruptible_hang_is_killed_and_replaced():
+    cells = ["import signal, time",
+             "def stubborn():\n    signal.signal(signal.SIGALRM, signal.SIG_IGN)\n    time.sleep(60)",
+             "def ok():\n    return 2"]
+    with session(cells) as s:
+        with pytest.raises(StudentTimeout):
+            s.call("stubborn", timeout=0.5)
+        assert s.call("ok") == 2 and s.restarts == 1
+
+
+def test_os_exit_in_a_call_costs_only_that_call():
+    with session(["import os", "def die():\n    os._exit(0)", "def ok():\n    return 3"]) as s:
+        with pytest.raises(StudentCrash):
+            s.call("die")
+        assert s.call("ok") == 3
+
+
+def test_os_exit_in_a_cell_skips_only_that_cell():
+    with session(["import os", "a = 1", "os._exit(0)", "b = a + 1"]) as s:
+        assert [c.status for c in s.cell_results] == ["ok", "ok", "crashed", "ok"]
+        assert s.get("b") == 2
+
+
+def test_hanging_cell_is_stopped_and_later_cells_run():
+    with session(["while True:\n    pass", "z = 5"]) as s:
+        assert [c.status for c in s.cell_results] == ["timeout", "ok"]
+        assert s.get("z") == 5
+
+
+def test_system_exit_and_keyboard_interrupt_are_errors_not_exits():
+    with session(["import sys", "def quit():\n    sys.exit(0)", "def ctrl_c():\n    raise KeyboardInterrupt"]) as s:
+        for name in ("quit", "ctrl_c"):
+            with pytest.raises(StudentError):
+                s.call(name)
+        assert s.restarts == 0
+
+
+def test_submission_time_limit():
+    limits = Limits(call_seconds=2, cell_seconds=2, submission_seconds=1.0)
+    with session(["import time", "def slow():\n    time.sleep(0.6)\n    return 1"], limits=limits) as s:
+        with pytest.raises((SubmissionTimeLimit, StudentTimeout)):
+            for _ in range(5):
+                s.call("slow")
+
+
+def test_results_are_plain_data_never_student_objects():
+    cells = ["import torch",
+             "class Yes:\n    def __eq__(self, other):\n        return True\n    __bool__ = lambda self: True",
+             "def yes():\n    return Yes()",
+             "class T(torch.Tensor):\n    pass",
+             "def sub():\n    return torch.zeros(2).as_subclass(T)",
+             "class I(int):\n    def __eq__(self, o):\n        return True",
+             "def fake_int():\n    return I(0)"]
+    with session(cells) as s:
+        result = s.call("yes")
+        assert isinstance(result, protocol.Opaque) and result != 1
+        tensor = s.call("sub")
+        assert type(tensor) is torch.Tensor and protocol.tensor_meta(tensor).subclass
+        assert isinstance(s.call("fake_int"), protocol.Opaque)
+
+
+def test_tensors_round_trip_with_dtype_and_device():
+    with session(["import torch", "def double(x):\n    return x * 2"]) as s:
+        for dtype in (torch.float32, torch.float64, torch.int64, torch.bool):
+            x = torch.ones(2, 3, dtype=dtype)
+            y = s.call("double", x, device="cpu")
+            assert y.dtype == (torch.int64 if dtype == torch.bool else dtype) and y.shape == (2, 3)
+            assert protocol.tensor_meta(y).device == "cpu"
+        zero_d = s.call("double", torch.tensor(1.5))
+        assert zero_d.shape == () and float(zero_d) == 3.0
+
+
+def test_return_args_shows_mutated_inputs():
+    with session(["def clobber(x):\n    x[0] = 99.0\n    return x"]) as s:
+        _, (after,) = s.call("clobber", torch.zeros(3), return_args=True)
+        assert after[0] == 99.0
+
+
+def test_references_stand_in_for_earlier_exercises_only():
+    cells = ["def f(x):\n    return -1", "def g(x):\n    return f(x) + 1"]
+    with session(cells, order=["f", "g"], references={"f": "def f(x):\n    return x * 10", "g": "def g(x):\n    return 0"}) as s:
+        s.set_exercise("f")
+        assert s.call("f", 2) == -1  # the student's own f while f is graded
+        s.set_exercise("g")
+        assert s.call("g", 2) == 21  # g's grading uses the reference f
+        assert s.call("f", 2) == -1  # and the student's f is back afterwards
+
+
+def test_handles_keep_objects_in_the_student_process():
+    builder = "import torch\ndef make(n):\n    torch.manual_seed(0)\n    return torch.nn.Linear(n, 1)"
+    cells = ["import torch", "def zero_weights(model):\n    with torch.no_grad():\n        model.weight.zero_()\n    return None"]
+    with session(cells) as s:
+        model = s.build(builder, "make", 3)
+        assert isinstance(model, protocol.Handle)
+        s.call("zero_weights", model)
+        state = s.call_handle(model, ["state_dict"])
+        assert torch.equal(state["weight"], torch.zeros(1, 3)) and state["bias"].shape == (1,)
+
+
+def test_same_submission_same_results():
+    cells = ["import torch, random, numpy as np", "def noise():\n    return torch.randn(3), random.random(), np.random.rand()"]
+    runs = []
+    for _ in range(2):
+        with session(cells) as s:
+            s.set_exercise(None, seed=1234)
+            runs.append(s.call("noise"))
+    assert torch.equal(runs[0][0], runs[1][0]) and runs[0][1:] == runs[1][1:]
+
+
+def test_hardcoded_cuda_gets_a_hint_on_a_cpu_machine():
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA: .cuda() works here")
+    with session(["import torch", "def f(x):\n    return x.cuda()"]) as s:
+        with pytest.raises(StudentError) as info:
+            s.call("f", torch.ones(1))
+        assert info.value.diagnosis.key == "hardcoded_cuda"
+
+
+def test_student_output_is_captured_not_leaked(capfd):
+    with session(["print('x' * 100000)", "def f():\n    print('hello')\n    return 1"]) as s:
+        assert s.call("f") == 1
+        assert "hello" in s.last_output
+        assert len(s.cell_results[0].output) < 10000
+    assert "hello" not in capfd.readouterr().out
+
+
+@pytest.mark.parametrize("payload", [
+    {"$ndarray": "AAAA"},
+    {"$unknown": 1},
+    {"$tensor": "", "dtype": "torch.float32", "device": "cpu"},
+    {"$dtype": "os.system"},
+    [1, {"a": 2}],
+])
+def test_decoder_rejects_anything_unexpected(payload):
+    with pytest.raises(protocol.ProtocolError):
+        protocol.decode(payload)
+
+
+def test_decoder_refuses_object_arrays():
+    import base64
+    import io
+
+    buffer = io.BytesIO()
+    np.save(buffer, np.array([object()], dtype=object), allow_pickle=True)
+    with pytest.raises(protocol.ProtocolError):
+        protocol.decode({"$ndarray": base64.b64encode(buffer.getvalue()).decode()})
+
+
+def test_codec_round_trip():
+    value = {"a": [1, 2.5, float("nan"), None, True], (1, "k"): (np.float32(2.0), np.arange(3)), "big": 2**70,
+             "t": torch.arange(4.0).reshape(2, 2), "d": torch.device("cpu"), "dt": torch.float64, "inf": -math.inf}
+    back = protocol.decode(protocol.encode(value))
+    assert back["a"][:2] == [1, 2.5] and math.isnan(back["a"][2]) and back["a"][3:] == [None, True]
+    assert back[(1, "k")][0] == np.float32(2.0) and np.array_equal(back[(1, "k")][1], np.arange(3))
+    assert back["big"] == 2**70 and torch.equal(back["t"], value["t"])
+    assert back["d"] == torch.device("cpu") and back["dt"] is torch.float64 and back["inf"] == -math.inf
+
+
+try:
+    from hypothesis import given, settings, strategies as st
+except ImportError:  # pragma: no cover - hypothesis is a test extra
+    given = None
+
+if given is not None:
+    plain = st.recursive(
+        st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+        lambda children: st.lists(children, max_size=4) | st.tuples(children, children)
+        | st.dictionaries(st.text(max_size=5) | st.integers(), children, max_size=4),
+        max_leaves=20,
+    )
+
+    @settings(max_examples=200, deadline=None)
+    @given(plain)
+    def test_codec_round_trips_any_plain_value(value):
+        import json
+
+        wire = json.loads(json.dumps(protocol.encode(value), allow_nan=False))
+        assert protocol.decode(wire) == value

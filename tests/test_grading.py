@@ -1,0 +1,173 @@
+"""Grading end to end: results.json, gradebook, batches with broken input, determinism, CLI."""
+
+import copy
+import csv
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from grader.course import cell_source, load_assignment, nbgrader_meta
+from grader.grading import GradeOptions, grade_batch, submission_names
+from grader.release import out_of_sync
+
+A = "01_neurons"
+
+
+def solution_notebook(root):
+    return json.loads((root / "solutions" / A / f"{A}.ipynb").read_text(encoding="utf-8"))
+
+
+def typed_in(root):
+    """The released notebook with each solution cell filled in, as a student would."""
+    released = json.loads((root / "exercises" / A / f"{A}.ipynb").read_text(encoding="utf-8"))
+    solution = solution_notebook(root)
+    for cell, solved in zip(released["cells"], solution["cells"]):
+        if nbgrader_meta(cell).get("solution"):
+            cell["source"] = cell_source(solved)
+    return released
+
+
+@pytest.fixture(scope="module")
+def batch(tmp_path_factory, root):
+    folder = tmp_path_factory.mktemp("batch")
+    subs = folder / "subs"
+    subs.mkdir()
+    good = typed_in(root)
+    (subs / "typed_in.ipynb").write_text(json.dumps(good), encoding="utf-8")
+    broken = copy.deepcopy(good)
+    for cell in broken["cells"]:
+        if nbgrader_meta(cell).get("grade_id") == "softmax":
+            cell["source"] = "def softmax(z, dim=-1):\n    return torch.exp(z) / torch.exp(z).sum(dim, keepdim=True"
+    (subs / "syntax_error.ipynb").write_text(json.dumps(broken), encoding="utf-8")
+    script = "\n".join("# %%\n" + cell_source(c) for c in solution_notebook(root)["cells"] if c["cell_type"] == "code")
+    (subs / "as_script.py").write_text(script, encoding="utf-8")
+    (subs / "truncated.ipynb").write_text(json.dumps(good)[:3000], encoding="utf-8")
+    (subs / "empty.ipynb").write_text("", encoding="utf-8")
+    paths = sorted(subs.iterdir())
+    out = folder / "out"
+    results = grade_batch(paths, A, out, GradeOptions(), jobs=2)
+    return {p.stem: r for p, r in zip(paths, results)}, out, paths
+
+
+def test_typed_in_release_gets_full_marks(batch):
+    results, _, _ = batch
+    assert results["typed_in"]["score"] == results["typed_in"]["max_score"] == 19
+    assert results["as_script"]["score"] == 19
+
+
+def test_syntax_error_costs_only_its_exercise(batch):
+    result = batch[0]["syntax_error"]
+    exercises = result["extra_data"]["exercises"]
+    assert exercises["softmax"]["score"] == 0
+    assert all(v["score"] == v["max_score"] for k, v in exercises.items() if k != "softmax")
+    assert "SyntaxError" in result["output"]
+
+
+@pytest.mark.parametrize("name, fragment", [("truncated", "JSON"), ("empty", "vazio")])
+def test_unreadable_submissions_get_zero_and_a_message(batch, name, fragment):
+    result = batch[0][name]
+    assert result["score"] == 0 and fragment in result["output"]
+    assert not result["extra_data"]["graded"]
+    assert {t["extra_data"]["exercise"] for t in result["tests"]} == set(load_assignment(A).order)
+
+
+def test_results_json_schema(batch):
+    _, out, paths = batch
+    for path in paths:
+        data = json.loads((out / f"{path.stem}.json").read_text(encoding="utf-8"))
+        assert set(data) >= {"score", "max_score", "tests", "output", "extra_data"}
+        assert data["max_score"] == 19
+        total = 0.0
+        for test in data["tests"]:
+            assert set(test) >= {"name", "score", "max_score", "status", "output", "extra_data"}
+            assert test["status"] in ("passed", "failed")
+            assert test["extra_data"]["exercise"] in load_assignment(A).order
+            assert 0 <= test["score"] <= test["max_score"]
+            total += test["score"]
+        assert abs(total - data["score"]) < 1e-3
+        per_exercise = sum(e["max_score"] for e in data["extra_data"]["exercises"].values())
+        assert per_exercise == 19
+
+
+def test_gradebook_csv(batch, tmp_path):
+    from grader.results import write_gradebook
+
+    results, _, paths = batch
+    path = tmp_path / "g.csv"
+    write_gradebook(path, load_assignment(A), [results[p.stem] for p in paths])
+    rows = list(csv.reader(path.open(encoding="utf-8")))
+    assert rows[0] == ["submission", *load_assignment(A).order, "total", "max"]
+    assert len(rows) == 1 + len(paths)
+    assert {r[0]: float(r[-2]) for r in rows[1:]}["typed_in"] == 19
+
+
+def test_grading_is_deterministic(batch, tmp_path):
+    _, _, paths = batch
+    again = grade_batch(paths, A, tmp_path, GradeOptions(), jobs=1)
+    first = [json.loads((batch[1] / f"{p.stem}.json").read_text(encoding="utf-8")) for p in paths]
+    for a, b in zip(first, again):
+        a, b = dict(a), dict(b)
+        a.pop("execution_time"), b.pop("execution_time")
+        assert a == b
+
+
+def test_resume_keeps_finished_results(batch, tmp_path):
+    _, out, paths = batch
+    marker = json.loads((out / "typed_in.json").read_text(encoding="utf-8"))
+    marker["output"] = "kept"
+    (tmp_path / "typed_in.json").write_text(json.dumps(marker), encoding="utf-8")
+    results = grade_batch([p for p in paths if p.stem == "typed_in"], A, tmp_path, GradeOptions(), resume=True)
+    assert results[0]["output"] == "kept"
+
+
+def test_submission_names_tell_duplicates_apart(tmp_path):
+    a, b = tmp_path / "alice" / "lista.ipynb", tmp_path / "bob" / "lista.ipynb"
+    assert submission_names([a, b]) == {a: "alice-lista", b: "bob-lista"}
+    assert submission_names([a])[a] == "lista"
+
+
+def test_cli_grades_a_folder_in_english(batch, tmp_path, root):
+    _, _, paths = batch
+    out = tmp_path / "cli"
+    proc = subprocess.run([sys.executable, "-m", "grader", "grade", str(paths[0].parent), "--assignment", A,
+                           "--out", str(out), "--lang", "en", "--quiet", "--jobs", "1"],
+                          capture_output=True, text=True, cwd=root, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert (out / "gradebook.csv").exists() and len(list(out.glob("*.json"))) == len(paths)
+    assert "submission" in proc.stdout and "Results in" in proc.stdout
+    truncated = json.loads((out / "truncated.json").read_text(encoding="utf-8"))
+    assert "not a valid notebook" in truncated["output"]
+
+
+def test_generated_notebooks_in_sync_with_source():
+    assert out_of_sync() == [], "run `python -m grader generate`"
+
+
+def test_released_notebook_hides_solutions(root):
+    released = (root / "exercises" / A / f"{A}.ipynb").read_text(encoding="utf-8")
+    assert "BEGIN SOLUTION" not in released and "HIDDEN TESTS" not in released
+    assert "torch.exp(-2 * z)" not in released  # tanh's reference body
+    assert released.count("raise NotImplementedError()") >= len(load_assignment(A).order)
+
+
+def test_catalog_and_source_agree(root):
+    catalog = root.parent / "shared" / "CATALOG.md"
+    if not catalog.exists():
+        pytest.skip("../shared/CATALOG.md is not beside this checkout")
+    section = catalog.read_text(encoding="utf-8").split("## 01_neurons")[1].split("\n## ")[0]
+    names = []
+    for line in section.splitlines():
+        if line.startswith("| `"):
+            names += re.findall(r"`([A-Za-z_]+)`", line.split("|")[1])
+    assert names == load_assignment(A).order
+
+
+def test_every_exercise_has_a_hint_ladder_and_graders():
+    from grader.assignments.a01_neurons import LADDER
+
+    assert list(LADDER) == load_assignment(A).order
+    assert all(len(ladder) >= 2 for ladder in LADDER.values())

@@ -1,0 +1,84 @@
+"""Students' self-checks: `verificar`, `dica`, `verificar_tudo` and `grader check`."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from grader.course import cell_source, load_assignment
+from grader.kit import dica, verificar, verificar_tudo
+from grader.kit.local import run_public_checks
+
+A = "01_neurons"
+
+
+@pytest.fixture()
+def solved(root):
+    """A notebook namespace where every solution cell ran, as in a student's kernel."""
+    notebook = json.loads((root / "solutions" / A / f"{A}.ipynb").read_text(encoding="utf-8"))
+    namespace = {"__name__": "__main__"}
+    for cell in notebook["cells"]:
+        if cell["cell_type"] == "code" and not cell_source(cell).startswith("verificar") and "demo" not in cell.get("id", ""):
+            exec(cell_source(cell), namespace)
+    return namespace
+
+
+def test_public_checks_pass_on_the_reference(solved):
+    result = run_public_checks(A, solved)
+    failed = [t for t in result["tests"] if t["status"] != "passed"]
+    assert not failed, failed
+    assert {t["extra_data"]["exercise"] for t in result["tests"]} == set(load_assignment(A).order)
+
+
+def test_public_check_names_the_mistake(solved):
+    exec("def step(z):\n    return (z > 0).float()", solved)
+    result = run_public_checks(A, solved, only="step")
+    assert result["tests"][0]["extra_data"]["hint"] == "step_at_zero"
+
+
+def test_verificar_reports_pass_fail_and_not_attempted(solved, capsys):
+    verificar("relu", _namespace=solved)
+    assert "✅ relu" in capsys.readouterr().out
+    exec("def relu(z):\n    raise NotImplementedError()", solved)
+    verificar("relu", _namespace=solved)
+    assert "⏳ relu" in capsys.readouterr().out
+    exec("def relu(z):\n    return z", solved)
+    verificar("relu", _namespace=solved)
+    out = capsys.readouterr().out
+    assert "❌ relu" in out and 'dica("relu")' in out
+
+
+def test_verificar_tudo_and_dica(solved, capsys):
+    verificar_tudo(A, _namespace=solved)
+    out = capsys.readouterr().out
+    assert out.count("✅") == len(load_assignment(A).order)
+    dica("softmax")
+    first = capsys.readouterr().out
+    dica("softmax")
+    second = capsys.readouterr().out
+    assert "1/2" in first and "2/2" in second and "máximo" in second
+
+
+def test_self_checks_are_silent_while_grading(monkeypatch, solved, capsys):
+    monkeypatch.setenv("GRADER_CHILD", "1")
+    verificar("relu", _namespace=solved)
+    assert capsys.readouterr().out == ""
+
+
+def test_public_checks_show_no_hidden_inputs():
+    from grader.assignments.a01_neurons import test_hidden, test_public
+
+    public = open(test_public.__file__, encoding="utf-8").read()
+    assert "test_hidden" not in public and "gen(" not in public
+    assert test_hidden.__file__ != test_public.__file__
+
+
+def test_grader_check_command(root, tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "grader", "check", str(root / "exercises" / A / f"{A}.ipynb")],
+                          capture_output=True, text=True, cwd=root, timeout=300)
+    assert proc.returncode == 1  # nothing attempted yet
+    assert "⏳ mcp_neuron" in proc.stdout
+    proc = subprocess.run([sys.executable, "-m", "grader", "check", str(root / "solutions" / A / f"{A}.ipynb")],
+                          capture_output=True, text=True, cwd=root, timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
