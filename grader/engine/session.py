@@ -54,9 +54,16 @@ class NotAttempted(StudentFailure):
 class NotDefined(StudentFailure):
     outcome = "not_attempted"
     text = Text(
-        pt="`{name}` não está definido no seu notebook.{cells}",
-        en="`{name}` is not defined in your notebook.{cells}",
+        pt="`{name}` não está definido no seu notebook.",
+        en="`{name}` is not defined in your notebook.",
     )
+    because = Text(pt=" Talvez por causa de um erro numa célula: {error}",
+                   en=" Perhaps because of an error in a cell: {error}")
+
+    def render(self, lang: str = "pt") -> str:
+        text = self.text.render(lang, name=self.name)
+        error = self.fields.get("cell_error")
+        return text + (self.because.render(lang, error=describe_error(error, lang)) if error else "")
 
 
 class NotCallable(StudentFailure):
@@ -313,20 +320,19 @@ class StudentSession:
                 self.crash_log.append(f"{name}: {exc}")
                 raise StudentError(name, error=str(exc)) from None
         if status == "missing":
-            raise NotDefined(name, cells=self._cell_error_note())
+            raise NotDefined(name, cell_error=self._first_cell_error())
         if status == "not-callable":
             raise NotCallable(name, type=str(reply.get("type", "?")))
         if status == "error" and isinstance(reply.get("error"), dict):
             raise failure_from_error(name, reply["error"])
         raise StudentCrash(name)
 
-    def _cell_error_note(self) -> str:
-        broken = [c for c in self.cell_results if c.status not in ("ok",) and c.error is not None]
-        broken = [c for c in broken if c.error.get("type") != "NotImplementedError"]
-        if not broken:
-            return ""
-        first = broken[0]
-        return f" (célula {first.index}: {describe_error(first.error)})"
+    def _first_cell_error(self) -> dict | None:
+        """The first cell error other than a not-attempted placeholder (it may explain a missing name)."""
+        for cell in self.cell_results:
+            if cell.error is not None and cell.error.get("type") not in ("NotImplementedError", "TimeLimit"):
+                return cell.error
+        return None
 
     def call(self, name: str, *args: Any, device: Any = None, timeout: float | None = None,
              seed: int | None = None, keep: bool = False, return_args: bool = False, **kwargs: Any) -> Any:
