@@ -21,12 +21,18 @@ from typing import Callable
 import pytest
 
 from grader.course import Assignment, load_assignment, module_name
+from grader.engine.sandbox import HIDE_ENV
 from grader.engine.session import Limits, StudentSession
 from grader.notebook import SUBMISSION_SUFFIXES, SubmissionError, read_submission
 from grader.plugin import GradingPlugin
 from grader.results import build_results, cell_notes, write_json_atomic
 
-ISOLATION = "process"  # the student's code runs in a separate process (see engine/)
+
+def isolation() -> str:
+    """How this grading process isolates student code (recorded in every results.json)."""
+    from grader.engine.launcher import default_launcher
+
+    return default_launcher().isolation
 _PYTEST_ARGS = ["-p", "no:cacheprovider", "-p", "no:terminal", "-p", "no:stepwise", "--assert=plain",
                 "--import-mode=importlib", "-o", "python_files=test_*.py"]
 
@@ -70,10 +76,10 @@ def grade_submission(path: Path, assignment: Assignment, options: GradeOptions, 
     try:
         submission = read_submission(path)
     except SubmissionError as exc:
-        return build_results(assignment, [], submission=name, lang=options.lang, notes=[], isolation=ISOLATION,
+        return build_results(assignment, [], submission=name, lang=options.lang, notes=[], isolation=isolation(),
                              elapsed=time.monotonic() - started, failure_message=exc.render(options.lang))
     except OSError as exc:
-        return build_results(assignment, [], submission=name, lang=options.lang, notes=[], isolation=ISOLATION,
+        return build_results(assignment, [], submission=name, lang=options.lang, notes=[], isolation=isolation(),
                              elapsed=time.monotonic() - started, failure_message=f"{type(exc).__name__}: {exc}")
     session = StudentSession(submission.cells, order=assignment.order,
                              references=assignment.function_references(), limits=options.limits)
@@ -88,7 +94,7 @@ def grade_submission(path: Path, assignment: Assignment, options: GradeOptions, 
         raise RuntimeError("grader modules failed to load:\n" + "\n".join(plugin.collection_errors))
     notes = [w.render(options.lang) for w in submission.warnings] + cell_notes(session.cell_results, options.lang)
     return build_results(assignment, plugin.records, submission=name, lang=options.lang, notes=notes,
-                         isolation=ISOLATION, elapsed=time.monotonic() - started)
+                         isolation=isolation(), elapsed=time.monotonic() - started)
 
 
 def expand_submissions(paths: list[Path]) -> list[Path]:
@@ -147,7 +153,7 @@ def _safe_grade(path: Path, name: str, assignment: Assignment, options: GradeOpt
         message = f"Erro interno do corretor ao avaliar esta entrega: {type(exc).__name__}: {exc}"
         print(f"[grader] {path}: {message}", file=sys.stderr)
         return build_results(assignment, [], submission=name, lang=options.lang, notes=[],
-                             isolation=ISOLATION, elapsed=0.0, failure_message=message)
+                             isolation=isolation(), elapsed=0.0, failure_message=message)
 
 
 def grade_batch(paths: list[Path], assignment_id: str, out_dir: Path, options: GradeOptions, *, jobs: int = 1,
@@ -157,6 +163,9 @@ def grade_batch(paths: list[Path], assignment_id: str, out_dir: Path, options: G
 
     assignment = load_assignment(assignment_id)
     out_dir.mkdir(parents=True, exist_ok=True)
+    # Neither the submissions nor the results are visible from inside the sandbox.
+    hide = sorted({str(p.resolve().parent) for p in paths} | {str(out_dir.resolve())})
+    os.environ[HIDE_ENV] = os.pathsep.join(hide)
     results: dict[Path, dict] = {}
     names = submission_names(paths)
     todo = []
@@ -190,7 +199,7 @@ def grade_batch(paths: list[Path], assignment_id: str, out_dir: Path, options: G
                     results[path] = future.result()
                 except Exception as exc:  # the grading process itself died: record, go on
                     results[path] = build_results(
-                        assignment, [], submission=names[path], lang=options.lang, notes=[], isolation=ISOLATION,
+                        assignment, [], submission=names[path], lang=options.lang, notes=[], isolation=isolation(),
                         elapsed=0.0, failure_message=f"Erro interno do corretor: {type(exc).__name__}: {exc}")
                     write_json_atomic(out_dir / f"{names[path]}.json", results[path])
                 done += 1

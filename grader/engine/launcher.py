@@ -13,10 +13,24 @@ from __future__ import annotations
 import os
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import threading
 from dataclasses import dataclass, field
+
+from grader.engine import sandbox
+
+_warned = False
+
+
+def _warn_once(problem: str) -> None:
+    global _warned
+    if not _warned:
+        _warned = True
+        print(f"\n*** AVISO / WARNING: student code runs WITHOUT the bubblewrap sandbox ({problem}). "
+              "It cannot change grades, but it can read files this user can read. "
+              "Install bubblewrap (apt-get install bubblewrap). ***\n", file=sys.stderr)
 
 
 @dataclass
@@ -52,6 +66,42 @@ class Child:
             return None
 
 
+_CREDS = struct.Struct("3i")  # struct ucred: pid, uid, gid
+
+
+def read_hello(sock: socket.socket, timeout: float = 120) -> int:
+    """Read the worker's first message and return its pid *as this process sees it*.
+
+    The pid comes from the kernel (SCM_CREDENTIALS; the fork server enables SO_PASSCRED
+    before forking), not from the message: inside the sandbox's pid namespace a worker's
+    own idea of its pid means another process out here."""
+    sock.settimeout(timeout)
+    header, pid = b"", None
+    try:
+        while len(header) < 4:
+            data, ancillary, _flags, _addr = sock.recvmsg(4 - len(header), socket.CMSG_SPACE(_CREDS.size))
+            if not data:
+                raise RuntimeError("student process closed before greeting")
+            header += data
+            for level, kind, payload in ancillary:
+                if level == socket.SOL_SOCKET and kind == socket.SCM_CREDENTIALS and pid is None:
+                    pid = _CREDS.unpack(payload[: _CREDS.size])[0]
+        size = struct.unpack(">I", header)[0]
+        body = b""
+        while len(body) < size:
+            chunk = sock.recv(size - len(body))
+            if not chunk:
+                raise RuntimeError("student process closed before greeting")
+            body += chunk
+    finally:
+        sock.settimeout(None)
+    if b"hello" not in body:
+        raise RuntimeError("student process did not greet")
+    if pid is None or pid <= 0:
+        raise RuntimeError("student process sent no credentials")
+    return pid
+
+
 def _worker_stderr():
     """Student processes' stderr: discarded, unless GRADER_WORKER_STDERR names a file
     (for debugging the engine; student output is captured separately)."""
@@ -69,10 +119,15 @@ def _worker_env() -> dict:
 
 
 class Spawner:
+    """A fresh interpreter per student process, without the sandbox (the benchmark's
+    baseline, and the fallback where fork is unavailable)."""
+
     name = "spawn"
+    isolation = "process (no sandbox: spawn launcher)"
 
     def start(self) -> Child:
         ours, theirs = socket.socketpair()
+        ours.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)
         popen = subprocess.Popen(
             [sys.executable, "-m", "grader.engine.worker", "--fd", str(theirs.fileno())],
             pass_fds=[theirs.fileno()],
@@ -83,6 +138,7 @@ class Spawner:
             start_new_session=True,
         )
         theirs.close()
+        read_hello(ours)
         return Child(popen.pid, ours, popen)
 
     def close(self) -> None:
@@ -92,18 +148,30 @@ class Spawner:
 class ForkServer:
     name = "fork-server"
 
-    def __init__(self) -> None:
+    def __init__(self, sandboxed: bool | None = None) -> None:
+        problem = sandbox.bwrap_problem() if sandboxed is not False else "not requested"
+        self.sandboxed = problem is None
+        self.isolation = "bwrap" if self.sandboxed else f"process (no sandbox: {problem})"
+        if sandboxed is None and problem is not None:
+            _warn_once(problem)
         self._lock = threading.Lock()
         self._control: socket.socket | None = None
         self._zygote: subprocess.Popen | None = None
+        self._hidden = ""
 
     def _ensure_zygote(self) -> socket.socket:
-        if self._control is not None and self._zygote is not None and self._zygote.poll() is None:
+        hidden = os.environ.get(sandbox.HIDE_ENV, "")
+        if (self._control is not None and self._zygote is not None and self._zygote.poll() is None
+                and hidden == self._hidden):
             return self._control
+        self._hidden = hidden  # folders to hide changed (a new batch): a new sandbox
         self.close()
         ours, theirs = socket.socketpair()
+        command = [sys.executable, "-m", "grader.engine.worker", "--zygote", str(theirs.fileno())]
+        if self.sandboxed:
+            command = sandbox.bwrap_prefix(theirs.fileno()) + command + ["--sandboxed"]
         self._zygote = subprocess.Popen(
-            [sys.executable, "-m", "grader.engine.worker", "--zygote", str(theirs.fileno())],
+            command,
             pass_fds=[theirs.fileno()],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
@@ -127,7 +195,8 @@ class ForkServer:
                 except OSError:
                     message, fds = b"", []
                 if message and fds:
-                    return Child(int(message.decode()), socket.socket(fileno=fds[0]))
+                    sock = socket.socket(fileno=fds[0])
+                    return Child(read_hello(sock), sock)
                 self.close()  # the zygote died (or was killed): start a new one once
             raise RuntimeError("could not start a student process (fork server failed twice)")
 

@@ -9,8 +9,6 @@ hang or a crash costs only the exercise that caused it.
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -169,7 +167,6 @@ class StudentSession:
         self._bad_cells: set[int] = set()
         self._started = 0.0
         self._next_id = 0
-        self._workdir: str | None = None
         self.crash_log: list[str] = []
 
     # ------------------------------------------------------------------ lifecycle
@@ -187,9 +184,6 @@ class StudentSession:
             if self._child is not None:
                 self._child.kill()
             self._child = None
-        if self._workdir:
-            shutil.rmtree(self._workdir, ignore_errors=True)
-            self._workdir = None
 
     def __enter__(self) -> "StudentSession":
         return self.start()
@@ -206,20 +200,15 @@ class StudentSession:
         A cell that kills the process (or hangs past its limit) is marked bad; a new
         process replays the cells before it and goes on after it. Results are recorded
         the first time each cell runs."""
-        if self._workdir is None:
-            self._workdir = tempfile.mkdtemp(prefix="grader-student-")
         while True:
             if self.restarts > MAX_RESTARTS or self._remaining() <= 0:
                 for index in range(len(self.cell_results) + 1, len(self.cells) + 1):
                     self.cell_results.append(CellResult(index, "skipped"))
                 self._kill()
                 return
-            self._child = self.launcher.start()
+            self._child = self.launcher.start()  # started and greeted
             self._sent_references.clear()
-            hello = protocol.recv_message(self._child.sock, timeout=120)
-            if "hello" not in hello:
-                raise RuntimeError("student process did not greet")
-            self._send({"op": "init", "cwd": self._workdir, "seed": self.seed}, timeout=30)
+            self._send({"op": "init", "seed": self.seed}, timeout=30)
             for index, source in enumerate(self.cells, start=1):
                 if index in self._bad_cells:
                     continue

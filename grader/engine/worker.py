@@ -17,9 +17,11 @@ import builtins
 import linecache
 import os
 import random
+import shutil
 import signal
 import socket
 import sys
+import tempfile
 import traceback
 from typing import Any
 
@@ -96,6 +98,51 @@ def _cell_of(filename: str) -> int | None:
         except ValueError:
             return None
     return None
+
+
+CPU_SECONDS = 900  # per student process; the grader's wall-clock limits are tighter
+FILE_BYTES = 64 * 1024 * 1024
+OPEN_FILES = 512
+ADDRESS_SPACE_BYTES = 16 * 1024**3  # only without a GPU: CUDA reserves huge virtual ranges
+
+
+def apply_limits() -> None:
+    """rlimits for one student process (set after the fork: they bound this process only)."""
+    import glob
+    import resource
+
+    def cap(which, value):
+        soft, hard = resource.getrlimit(which)
+        value = value if hard == resource.RLIM_INFINITY else min(value, hard)
+        try:
+            resource.setrlimit(which, (value, value if hard == resource.RLIM_INFINITY else hard))
+        except (ValueError, OSError):
+            pass
+
+    cap(resource.RLIMIT_CPU, CPU_SECONDS)
+    cap(resource.RLIMIT_FSIZE, FILE_BYTES)
+    cap(resource.RLIMIT_NOFILE, OPEN_FILES)
+    cap(resource.RLIMIT_CORE, 0)
+    if not glob.glob("/dev/nvidia*"):
+        cap(resource.RLIMIT_AS, ADDRESS_SPACE_BYTES)
+
+
+def _clean_sandbox() -> None:
+    """Inside the sandbox's own pid namespace and /tmp only: end every other process
+    (whatever the last submission left running) and wipe /tmp."""
+    try:
+        os.kill(-1, signal.SIGKILL)  # all we may signal but ourselves and the namespace's init
+    except ProcessLookupError:
+        pass
+    for entry in os.listdir("/tmp"):
+        path = os.path.join("/tmp", entry)
+        if os.path.isdir(path) and not os.path.islink(path):
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            try:
+                os.unlink(path)
+            except OSError:
+                pass
 
 
 def _prepare_process() -> None:
@@ -182,9 +229,9 @@ class Worker:
 
     # -- operations -------------------------------------------------------------
     def op_init(self, request: dict) -> dict:
-        cwd = request.get("cwd")
-        if cwd:
-            os.chdir(cwd)
+        # A scratch folder of its own: the student's files never land where the grader works.
+        self.scratch = tempfile.mkdtemp(prefix="aluno-")
+        os.chdir(self.scratch)
         self._seed(request.get("seed", 0))
         return {"status": "ok"}
 
@@ -192,6 +239,9 @@ class Worker:
         return {"status": "ok"}
 
     def op_exit(self, request: dict) -> dict:
+        if getattr(self, "scratch", None):
+            os.chdir("/")
+            shutil.rmtree(self.scratch, ignore_errors=True)
         return {"status": "ok"}
 
     def op_run_cell(self, request: dict) -> dict:
@@ -328,8 +378,9 @@ def _serve_fd(fd: int) -> None:
     Worker(sock).serve()
 
 
-def _zygote(control_fd: int) -> None:
-    """Fork server: each request on the control socket gets a fresh forked worker."""
+def _zygote(control_fd: int, sandboxed: bool = False) -> None:
+    """Fork server: each request on the control socket gets a fresh forked worker.
+    `sandboxed`: running inside bwrap, where cleaning up between submissions is safe."""
     import torch  # noqa: F401  (the point of the zygote: pay this import once)
 
     torch.set_num_threads(1)
@@ -342,13 +393,18 @@ def _zygote(control_fd: int) -> None:
             return
         if not request:
             return  # the grading process is gone
+        if sandboxed:
+            _clean_sandbox()
         ours, theirs = socket.socketpair()
+        # The grading side learns the worker's pid from the kernel (see launcher.read_hello).
+        ours.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)
         pid = os.fork()
         if pid == 0:
             control.close()
             ours.close()
             signal.signal(signal.SIGCHLD, signal.SIG_DFL)
             os.setsid()
+            apply_limits()
             code = 0
             try:
                 Worker(theirs).serve()
@@ -367,14 +423,16 @@ def main(argv: list[str] | None = None) -> None:
     group = parser.add_mutually_exclusive_group(required=True)
     group.add_argument("--fd", type=int)
     group.add_argument("--zygote", type=int)
+    parser.add_argument("--sandboxed", action="store_true", help="inside bwrap: clean up between workers")
     args = parser.parse_args(argv)
     _prepare_process()
     if args.zygote is not None:
-        _zygote(args.zygote)
+        _zygote(args.zygote, args.sandboxed)
     else:
         import torch
 
         torch.set_num_threads(1)
+        apply_limits()
         _serve_fd(args.fd)
 
 
