@@ -118,6 +118,19 @@ def _worker_env() -> dict:
     return env
 
 
+def _start_worker(arguments: list[str], channel: socket.socket, sandboxed: bool = False) -> subprocess.Popen:
+    """`python -m grader.engine.worker ARGUMENTS` (inside bwrap if sandboxed), handed the
+    worker's end of `channel`, which is closed here."""
+    command = [sys.executable, "-m", "grader.engine.worker", *arguments]
+    if sandboxed:
+        command = sandbox.bwrap_prefix() + command
+    popen = subprocess.Popen(command, pass_fds=[channel.fileno()], stdin=subprocess.DEVNULL,
+                             stdout=subprocess.DEVNULL, stderr=_worker_stderr(), env=_worker_env(),
+                             start_new_session=True)
+    channel.close()
+    return popen
+
+
 class Spawner:
     """A fresh interpreter per student process, without the sandbox (the benchmark's
     baseline, and the fallback where fork is unavailable)."""
@@ -128,16 +141,7 @@ class Spawner:
     def start(self) -> Child:
         ours, theirs = socket.socketpair()
         ours.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)
-        popen = subprocess.Popen(
-            [sys.executable, "-m", "grader.engine.worker", "--fd", str(theirs.fileno())],
-            pass_fds=[theirs.fileno()],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=_worker_stderr(),
-            env=_worker_env(),
-            start_new_session=True,
-        )
-        theirs.close()
+        popen = _start_worker(["--fd", str(theirs.fileno())], theirs)
         read_hello(ours)
         return Child(popen.pid, ours, popen)
 
@@ -167,19 +171,8 @@ class ForkServer:
         self._hidden = hidden  # folders to hide changed (a new batch): a new sandbox
         self.close()
         ours, theirs = socket.socketpair()
-        command = [sys.executable, "-m", "grader.engine.worker", "--zygote", str(theirs.fileno())]
-        if self.sandboxed:
-            command = sandbox.bwrap_prefix(theirs.fileno()) + command + ["--sandboxed"]
-        self._zygote = subprocess.Popen(
-            command,
-            pass_fds=[theirs.fileno()],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=_worker_stderr(),
-            env=_worker_env(),
-            start_new_session=True,
-        )
-        theirs.close()
+        arguments = ["--zygote", str(theirs.fileno())] + (["--sandboxed"] if self.sandboxed else [])
+        self._zygote = _start_worker(arguments, theirs, sandboxed=self.sandboxed)
         self._control = ours
         return ours
 

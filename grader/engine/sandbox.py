@@ -24,6 +24,7 @@ says so (`extra_data.isolation`).
 from __future__ import annotations
 
 import functools
+import glob
 import os
 import shutil
 import subprocess
@@ -59,7 +60,7 @@ def bwrap_problem() -> str | None:
     return None
 
 
-def bwrap_prefix(pass_fd: int) -> list[str]:
+def bwrap_prefix() -> list[str]:
     """The bwrap command line that runs the fork server (the worker command follows)."""
     root = course_folder()
     args = [
@@ -69,6 +70,8 @@ def bwrap_prefix(pass_fd: int) -> list[str]:
         "--uid", str(SANDBOX_UID), "--gid", str(SANDBOX_UID),
         "--ro-bind", "/", "/",
         "--dev", "/dev", "--proc", "/proc",
+        # GPUs: the device nodes, so student code on a CUDA machine sees the GPU.
+        *[arg for node in sorted(glob.glob("/dev/nvidia*")) for arg in ("--dev-bind", node, node)],
         "--size", str(TMP_BYTES), "--tmpfs", "/tmp",
         "--tmpfs", str(root),
     ]

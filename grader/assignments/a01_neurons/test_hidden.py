@@ -9,10 +9,10 @@ import torch
 
 from grader import checks
 from grader.assignments.a01_neurons import MISTAKES
+from grader.assignments.a01_neurons.test_public import TABLE, weights_check
 from grader.checks import Mistake
 from grader.engine.session import StudentTimeout
 
-TABLE = [(0, 0), (0, 1), (1, 0), (1, 1)]
 XOR = [0, 1, 1, 0]
 FLOATS = [torch.float32, torch.float64]
 
@@ -242,37 +242,22 @@ def test_perceptron_tensor_bias(student, device):
                   MISTAKES["bias_subtracted"], "bias_subtracted")
 
 
-def gate_weights(student, name):
-    value = student.get(name)
-    if not isinstance(value, (tuple, list)) or len(value) != 3:
-        raise Mistake(MISTAKES["gate_format"], "gate_format", type=checks.describe_type(value))
-    return [checks.number(v, name) for v in value]
-
-
-def check_gate(student, name, truth):
-    w1, w2, b = gate_weights(student, name)
-    for (x1, x2), expected in zip(TABLE, truth):
-        got = int(w1 * x1 + w2 * x2 + b >= 0)
-        if got != expected:
-            raise Mistake(MISTAKES["gate_row"], "gate_row", row=(x1, x2), got=got, expected=expected)
-
-
 @pytest.mark.exercise("AND_WEIGHTS")
 def test_and_weights(student):
     """perceptron com esses pesos computa AND"""
-    check_gate(student, "AND_WEIGHTS", [0, 0, 0, 1])
+    weights_check(student, "AND_WEIGHTS", "AND")
 
 
 @pytest.mark.exercise("OR_WEIGHTS")
 def test_or_weights(student):
     """perceptron com esses pesos computa OR"""
-    check_gate(student, "OR_WEIGHTS", [0, 1, 1, 1])
+    weights_check(student, "OR_WEIGHTS", "OR")
 
 
 @pytest.mark.exercise("NAND_WEIGHTS")
 def test_nand_weights(student):
     """perceptron com esses pesos computa NAND"""
-    check_gate(student, "NAND_WEIGHTS", [1, 1, 1, 0])
+    weights_check(student, "NAND_WEIGHTS", "NAND")
 
 
 def xor_network(weights, transpose=True):
