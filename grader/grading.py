@@ -166,6 +166,8 @@ def grade_batch(paths: list[Path], assignment_id: str, out_dir: Path, options: G
     # Neither the submissions nor the results are visible from inside the sandbox.
     hide = sorted({str(p.resolve().parent) for p in paths} | {str(out_dir.resolve())})
     os.environ[HIDE_ENV] = os.pathsep.join(hide)
+    # Each grading process's student gets an equal share of a GPU (see worker._cap_gpu_memory).
+    os.environ.setdefault("GRADER_GPU_MEMORY_FRACTION", f"{0.9 / max(jobs, 1):.3f}")
     results: dict[Path, dict] = {}
     names = submission_names(paths)
     todo = []

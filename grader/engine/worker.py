@@ -313,6 +313,19 @@ class Worker:
     def op_get(self, request: dict) -> dict:
         return self.op_call({**request, "get": True})
 
+    def _cap_gpu_memory(self, device: str | None) -> None:
+        """Before the first CUDA call: cap this process's share of GPU memory (PyTorch's
+        caching allocator; cooperative: student code could raise it again). The fraction
+        comes from GRADER_GPU_MEMORY_FRACTION, set by the grader from the number of jobs."""
+        if not device or not device.startswith("cuda") or getattr(self, "gpu_capped", False):
+            return
+        self.gpu_capped = True
+        import torch
+
+        fraction = float(os.environ.get("GRADER_GPU_MEMORY_FRACTION", "0.9"))
+        if torch.cuda.is_available():
+            torch.cuda.set_per_process_memory_fraction(min(max(fraction, 0.05), 1.0))
+
     def op_call(self, request: dict) -> dict:
         # References arrive once, with the first request that needs them: keep them first.
         for name, source in (request.get("swap") or {}).items():
@@ -320,6 +333,7 @@ class Worker:
                 self.references[name] = compile(source, f"<referência {name}>", "exec")
         try:
             device = request.get("device")
+            self._cap_gpu_memory(device)
             args = [self._decode_arg(a, device) for a in request.get("args", [])]
             kwargs = self._decode_arg(request.get("kwargs", {"$dict": []}), device)
             target = request.get("target") or {"name": request["name"]}
@@ -356,9 +370,9 @@ class Worker:
             return False, None
 
     def op_build(self, request: dict) -> dict:
-        """Run grader-provided code (a builder) and keep what it returns as a handle.
-
-        The builder runs in a namespace of its own, not the student's."""
+        """Run grader-provided code (a builder, or an inspection of a kept object) in a
+        namespace of its own, not the student's. With `keep`, objects in its result stay
+        here as handles; without, they come back as opaque descriptions."""
         scope: dict[str, Any] = {"__name__": "grader_builder"}
         try:
             self._seed(request.get("seed"))
@@ -367,7 +381,7 @@ class Worker:
             obj = scope[str(request["function"])](*args)
         except Exception as exc:
             return {"status": "error", "error": _describe_error(exc)}
-        return {"status": "ok", "value": protocol.encode(obj, keep=self._keep)}
+        return {"status": "ok", "value": protocol.encode(obj, keep=self._keep if request.get("keep", True) else None)}
 
 
 _MISSING = object()
