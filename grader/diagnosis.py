@@ -85,6 +85,19 @@ _RULES: list[tuple[tuple[str, ...], tuple[str, ...], Diagnosis]] = [
     ),
     (
         ("RuntimeError",),
+        ("only tensors of floating point and complex dtype can require gradients",),
+        Diagnosis(
+            "integer_requires_grad",
+            Text(
+                pt="Só tensores de ponto flutuante podem ter `requires_grad=True`: crie-os com números como `2.0` "
+                "ou com `dtype=torch.float32` (ou converta com `float(v)`).",
+                en="Only floating-point tensors can have `requires_grad=True`: create them from numbers like `2.0` "
+                "or with `dtype=torch.float32` (or convert with `float(v)`).",
+            ),
+        ),
+    ),
+    (
+        ("RuntimeError",),
         ("view size is not compatible",),
         Diagnosis(
             "view_non_contiguous",

@@ -236,3 +236,12 @@ if given is not None:
 
         wire = json.loads(json.dumps(protocol.encode(value), allow_nan=False))
         assert protocol.decode(wire) == value
+
+
+def test_non_contiguous_inputs_stay_non_contiguous_and_shapes_are_tuples():
+    cells = ["def probe(x):\n    return x.is_contiguous(), x.shape, torch.equal(x, x.contiguous())", "import torch"]
+    with session(cells) as s:
+        x = torch.arange(24.0).reshape(2, 3, 4).transpose(1, 2)
+        contiguous, shape, same = s.call("probe", x)
+        assert contiguous is False and shape == (2, 4, 3) and same is True
+        assert s.call("probe", x.contiguous())[0] is True

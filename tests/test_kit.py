@@ -6,17 +6,16 @@ import sys
 
 import pytest
 
-from grader.course import cell_source, load_assignment
+from grader.course import assignment_ids, cell_source, load_assignment
 from grader.kit import dica, verificar, verificar_tudo
 from grader.kit.local import run_public_checks
 
 A = "01_neurons"
 
 
-@pytest.fixture()
-def solved(root):
+def solved_namespace(root, assignment_id):
     """A notebook namespace where every solution cell ran, as in a student's kernel."""
-    notebook = json.loads((root / "solutions" / A / f"{A}.ipynb").read_text(encoding="utf-8"))
+    notebook = json.loads((root / "solutions" / assignment_id / f"{assignment_id}.ipynb").read_text(encoding="utf-8"))
     namespace = {"__name__": "__main__"}
     for cell in notebook["cells"]:
         if cell["cell_type"] == "code" and not cell_source(cell).startswith("verificar") and "demo" not in cell.get("id", ""):
@@ -24,11 +23,17 @@ def solved(root):
     return namespace
 
 
-def test_public_checks_pass_on_the_reference(solved):
-    result = run_public_checks(A, solved)
+@pytest.fixture()
+def solved(root):
+    return solved_namespace(root, A)
+
+
+@pytest.mark.parametrize("assignment_id", assignment_ids())
+def test_public_checks_pass_on_the_reference(root, assignment_id):
+    result = run_public_checks(assignment_id, solved_namespace(root, assignment_id))
     failed = [t for t in result["tests"] if t["status"] != "passed"]
     assert not failed, failed
-    assert {t["extra_data"]["exercise"] for t in result["tests"]} == set(load_assignment(A).order)
+    assert {t["extra_data"]["exercise"] for t in result["tests"]} == set(load_assignment(assignment_id).order)
 
 
 def test_public_check_names_the_mistake(solved):

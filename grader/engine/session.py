@@ -359,18 +359,28 @@ class StudentSession:
         }
         return self._request(name or ".".join(attrs), message, timeout or self.limits.call_seconds)
 
-    def build(self, source: str, function: str, *args: Any, device: Any = None) -> protocol.Handle:
-        """Run grader code `function(*args)` from `source` in the student's process and keep
-        its result there (e.g. a model the student's training function will receive)."""
-        self._ensure_child(function)
+    def run_grader_code(self, source: str, function: str, *args: Any, device: Any = None, keep: bool = False,
+                        name: str = "") -> Any:
+        """Run grader code `function(*args)` from `source` in the student's process (in a
+        namespace of its own). With `keep`, objects it returns stay there as handles.
+
+        What comes back is plain data from the student's process: use it to describe an
+        object the student built, and check behaviour in the grading process as well."""
+        self._ensure_child(name or function)
         reply = self._send(
-            {"op": "build", "source": source, "function": function, "seed": self.call_seed,
+            {"op": "build", "source": source, "function": function, "seed": self.call_seed, "keep": keep,
              "args": [protocol.encode(a) for a in args], "device": None if device is None else str(device)},
-            self.limits.call_seconds, function,
+            self.limits.call_seconds, name or function,
         )
         if reply.get("status") != "ok":
-            raise RuntimeError(f"grader builder {function} failed: {reply.get('error')}")
-        value = protocol.decode(reply.get("value"))
+            error = reply.get("error") if isinstance(reply.get("error"), dict) else {}
+            raise failure_from_error(name or function, error)
+        return protocol.decode(reply.get("value"))
+
+    def build(self, source: str, function: str, *args: Any, device: Any = None) -> protocol.Handle:
+        """Run grader code `function(*args)` in the student's process and keep its result
+        there (e.g. a model the student's training function will receive)."""
+        value = self.run_grader_code(source, function, *args, device=device, keep=True)
         if not isinstance(value, protocol.Handle):
             raise RuntimeError(f"grader builder {function} returned plain data, not an object")
         return value

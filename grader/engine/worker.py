@@ -264,7 +264,10 @@ class Worker:
         import torch
 
         def make_tensor(array: np.ndarray, meta: dict):
-            t = torch.from_numpy(array.copy())
+            if meta.get("contiguous") is False and array.ndim >= 2:
+                t = torch.from_numpy(np.asfortranarray(array))  # same values, transposed strides
+            else:
+                t = torch.from_numpy(array.copy())
             dtype = protocol._dtype_from_name(meta["dtype"])
             t = t.to(dtype)
             if device is not None:
