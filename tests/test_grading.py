@@ -21,10 +21,10 @@ def solution_notebook(root):
     return json.loads((root / "solutions" / A / f"{A}.ipynb").read_text(encoding="utf-8"))
 
 
-def typed_in(root):
+def typed_in(root, assignment_id=A):
     """The released notebook with each solution cell filled in, as a student would."""
-    released = json.loads((root / "exercises" / A / f"{A}.ipynb").read_text(encoding="utf-8"))
-    solution = solution_notebook(root)
+    released = json.loads((root / "exercises" / assignment_id / f"{assignment_id}.ipynb").read_text(encoding="utf-8"))
+    solution = json.loads((root / "solutions" / assignment_id / f"{assignment_id}.ipynb").read_text(encoding="utf-8"))
     for cell, solved in zip(released["cells"], solution["cells"]):
         if nbgrader_meta(cell).get("solution"):
             cell["source"] = cell_source(solved)
@@ -57,6 +57,14 @@ def test_typed_in_release_gets_full_marks(batch):
     results, _, _ = batch
     assert results["typed_in"]["score"] == results["typed_in"]["max_score"] == 19
     assert results["as_script"]["score"] == 19
+
+
+@pytest.mark.parametrize("assignment_id", [a for a in assignment_ids() if a != A])
+def test_typed_in_release_of_every_assignment(root, tmp_path, assignment_id):
+    path = tmp_path / f"{assignment_id}.ipynb"
+    path.write_text(json.dumps(typed_in(root, assignment_id)), encoding="utf-8")
+    result = grade_batch([path], assignment_id, tmp_path / "out", GradeOptions())[0]
+    assert result["score"] == result["max_score"] == load_assignment(assignment_id).max_score
 
 
 def test_syntax_error_costs_only_its_exercise(batch):

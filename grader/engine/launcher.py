@@ -10,6 +10,8 @@ Both hand back a `Child`: a connected socket and a pid whose process group can b
 
 from __future__ import annotations
 
+import atexit
+import multiprocessing.util
 import os
 import signal
 import socket
@@ -17,6 +19,7 @@ import struct
 import subprocess
 import sys
 import threading
+import time
 from dataclasses import dataclass, field
 
 from grader.engine import sandbox
@@ -31,6 +34,10 @@ def _warn_once(problem: str) -> None:
         print(f"\n*** AVISO / WARNING: student code runs WITHOUT the bubblewrap sandbox ({problem}). "
               "It cannot change grades, but it can read files this user can read. "
               "Install bubblewrap (apt-get install bubblewrap). ***\n", file=sys.stderr)
+
+
+class LaunchError(RuntimeError):
+    """No student process could be started (the last one's leftovers still hold the sandbox)."""
 
 
 @dataclass
@@ -118,15 +125,16 @@ def _worker_env() -> dict:
     return env
 
 
-def _start_worker(arguments: list[str], channel: socket.socket, sandboxed: bool = False) -> subprocess.Popen:
-    """`python -m grader.engine.worker ARGUMENTS` (inside bwrap if sandboxed), handed the
-    worker's end of `channel`, which is closed here."""
+def _start_worker(arguments: list[str], channel: socket.socket, sandboxed: bool = False,
+                  cgroups: "sandbox.Cgroups | None" = None) -> subprocess.Popen:
+    """`python -m grader.engine.worker ARGUMENTS` (inside bwrap if sandboxed, in `cgroups`
+    if given), handed the worker's end of `channel`, which is closed here."""
     command = [sys.executable, "-m", "grader.engine.worker", *arguments]
     if sandboxed:
         command = sandbox.bwrap_prefix() + command
     popen = subprocess.Popen(command, pass_fds=[channel.fileno()], stdin=subprocess.DEVNULL,
                              stdout=subprocess.DEVNULL, stderr=_worker_stderr(), env=_worker_env(),
-                             start_new_session=True)
+                             start_new_session=True, preexec_fn=cgroups.join if cgroups and cgroups.active else None)
     channel.close()
     return popen
 
@@ -155,7 +163,13 @@ class ForkServer:
     def __init__(self, sandboxed: bool | None = None) -> None:
         problem = sandbox.bwrap_problem() if sandboxed is not False else "not requested"
         self.sandboxed = problem is None
-        self.isolation = "bwrap" if self.sandboxed else f"process (no sandbox: {problem})"
+        self.cgroups = sandbox.Cgroups() if self.sandboxed else None
+        if self.cgroups is not None:
+            atexit.register(self._shutdown)
+            # Pool workers of multiprocessing leave through os._exit, which skips atexit.
+            multiprocessing.util.Finalize(self, self._shutdown, exitpriority=10)
+        active = bool(self.cgroups and self.cgroups.active)
+        self.isolation = sandbox.isolation_label(active) if self.sandboxed else f"process (no sandbox: {problem})"
         if sandboxed is None and problem is not None:
             _warn_once(problem)
         self._lock = threading.Lock()
@@ -172,13 +186,14 @@ class ForkServer:
         self.close()
         ours, theirs = socket.socketpair()
         arguments = ["--zygote", str(theirs.fileno())] + (["--sandboxed"] if self.sandboxed else [])
-        self._zygote = _start_worker(arguments, theirs, sandboxed=self.sandboxed)
+        self._zygote = _start_worker(arguments, theirs, sandboxed=self.sandboxed, cgroups=self.cgroups)
         self._control = ours
         return ours
 
     def start(self) -> Child:
         with self._lock:
-            for attempt in range(2):
+            restarts = 0
+            for attempt in range(40):
                 control = self._ensure_zygote()
                 try:
                     control.sendall(b"fork")
@@ -190,8 +205,19 @@ class ForkServer:
                 if message and fds:
                     sock = socket.socket(fileno=fds[0])
                     return Child(read_hello(sock), sock)
-                self.close()  # the zygote died (or was killed): start a new one once
-            raise RuntimeError("could not start a student process (fork server failed twice)")
+                if message == b"retry":  # fork refused for now (process limit): wait for it to drain
+                    time.sleep(0.1)
+                    continue
+                restarts += 1
+                if restarts > 2:
+                    break
+                self.close()  # the zygote died (or was killed): start a new one
+            raise LaunchError("could not start a student process")
+
+    def _shutdown(self) -> None:
+        self.close()
+        if self.cgroups is not None:
+            self.cgroups.remove()
 
     def close(self) -> None:
         if self._control is not None:

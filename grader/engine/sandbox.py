@@ -91,6 +91,55 @@ def bwrap_prefix() -> list[str]:
     return args
 
 
-def isolation_label() -> str:
+CGROUP_ROOT = Path("/sys/fs/cgroup")
+SANDBOX_PIDS = 256  # processes and threads in one sandbox
+SANDBOX_MEMORY_BYTES = int(os.environ.get("GRADER_MEMORY_BYTES", 6 * 1024**3))
+
+
+class Cgroups:
+    """A pids and a memory cgroup (v1) for one sandbox, where this process may make them
+    (root). rlimits cannot bound processes here: RLIMIT_NPROC does not apply to a sandbox
+    whose user is root outside its namespace."""
+
+    def __init__(self) -> None:
+        name = f"grader-{os.getpid()}-{id(self):x}"
+        self.paths = [CGROUP_ROOT / "pids" / name, CGROUP_ROOT / "memory" / name]
+        self.active = False
+        try:
+            for path in self.paths:
+                path.mkdir()
+            (self.paths[0] / "pids.max").write_text(str(SANDBOX_PIDS))
+            (self.paths[1] / "memory.limit_in_bytes").write_text(str(SANDBOX_MEMORY_BYTES))
+            swap = self.paths[1] / "memory.memsw.limit_in_bytes"
+            if swap.exists():
+                swap.write_text(str(SANDBOX_MEMORY_BYTES))
+            self.active = True
+        except OSError:
+            self.remove()
+
+    def join(self) -> None:
+        """Move the calling process into the cgroups (run in the child, before exec)."""
+        if self.active:
+            for path in self.paths:
+                (path / "cgroup.procs").write_text(str(os.getpid()))
+
+    def remove(self) -> None:
+        """Remove the cgroups once their processes are gone (they die with the sandbox)."""
+        import time
+
+        for path in self.paths:
+            for _ in range(50):
+                try:
+                    path.rmdir()
+                    break
+                except FileNotFoundError:
+                    break
+                except OSError:
+                    time.sleep(0.02)
+
+
+def isolation_label(cgroups: bool) -> str:
     problem = bwrap_problem()
-    return "bwrap" if problem is None else f"process (no sandbox: {problem})"
+    if problem is not None:
+        return f"process (no sandbox: {problem})"
+    return "bwrap+cgroups" if cgroups else "bwrap"

@@ -15,7 +15,7 @@ from typing import Any
 
 from grader.diagnosis import Diagnosis, diagnose
 from grader.engine import protocol
-from grader.engine.launcher import Child, default_launcher
+from grader.engine.launcher import Child, LaunchError, default_launcher
 from grader.i18n import Text
 
 GRACE_SECONDS = 3.0  # past the student's own time limit, before the process is killed
@@ -244,7 +244,10 @@ class StudentSession:
         if self.restarts >= MAX_RESTARTS:
             raise StudentCrash(name)
         self.restarts += 1
-        self._boot()
+        try:
+            self._boot()
+        except LaunchError:
+            self._child = None
         if self._child is None:
             raise StudentCrash(name)
 

@@ -107,7 +107,8 @@ ADDRESS_SPACE_BYTES = 16 * 1024**3  # only without a GPU: CUDA reserves huge vir
 
 
 def apply_limits() -> None:
-    """rlimits for one student process (set after the fork: they bound this process only)."""
+    """rlimits for one student process (set after the fork: they bound this process only).
+    Processes and total memory are bounded by the sandbox's cgroups (see sandbox.Cgroups)."""
     import glob
     import resource
 
@@ -415,7 +416,13 @@ def _zygote(control_fd: int, sandboxed: bool = False) -> None:
         ours, theirs = socket.socketpair()
         # The grading side learns the worker's pid from the kernel (see launcher.read_hello).
         ours.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)
-        pid = os.fork()
+        try:
+            pid = os.fork()
+        except OSError:  # e.g. the sandbox's process limit, until the last submission's processes are gone
+            ours.close()
+            theirs.close()
+            control.sendall(b"retry")
+            continue
         if pid == 0:
             control.close()
             ours.close()

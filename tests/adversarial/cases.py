@@ -132,6 +132,10 @@ def cases(out_dir: str, root: str, subs_dir: str) -> list[Case]:
             "import subprocess\nfor _ in range(40):\n    try:\n"
             f"        subprocess.Popen(['sleep', '{MARK_PROCS}'], start_new_session=True)\n"
             "    except OSError:\n        break"]),
+        Case("fork_loop", {}, [
+            "import os, time\nchildren = 0\nfor _ in range(5000):\n    try:\n        pid = os.fork()\n"
+            "    except OSError:\n        break\n    if pid == 0:\n        time.sleep(1000)\n        os._exit(0)\n"
+            "    children += 1\nassert children < 5000, 'no process limit'"]),
         Case("thread_bomb", {}, ["import threading, time, torch\ntorch.set_num_threads(64)\n"
                                  "for _ in range(300):\n    threading.Thread(target=time.sleep, args=(1000,), daemon=True).start()"]),
         Case("stdout_flood", {}, ["import sys\nfor _ in range(2000):\n    sys.stdout.write('x' * 100000)\n"
