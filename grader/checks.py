@@ -103,6 +103,15 @@ def tensor(value: Any, what: str) -> torch.Tensor:
     return value
 
 
+def tensor_on(value: Any, what: str, device: str, dtype: torch.dtype | None = None) -> torch.Tensor:
+    """`tensor`, then: it lived on `device` in the student's process (and has `dtype`)."""
+    result = tensor(value, what)
+    on_device(result, device, what)
+    if dtype is not None:
+        same_dtype(result, dtype, what)
+    return result
+
+
 def shape(value: torch.Tensor, expected: tuple, what: str) -> None:
     if tuple(value.shape) != tuple(expected):
         raise Mistake(WRONG_SHAPE, "wrong_shape", what=what, expected=tuple(expected), actual=tuple(value.shape))

@@ -99,8 +99,7 @@ def test_step_values(student, device, dtype):
     for i, shape in enumerate(SHAPES):
         z = random_z(10 + i, shape, dtype)
         got, (z_after,) = student.call("step", z, device=device, return_args=True)
-        got = checks.tensor(got, "step(z)")
-        checks.on_device(got, device, "step(z)")
+        got = checks.tensor_on(got, "step(z)", device)
         checks.shape(got, tuple(z.shape), "step(z)")
         checks.expect(got.is_floating_point(), MISTAKES["not_floating"], "not_floating")
         checks.same_dtype(got, dtype, "step(z)")
@@ -126,9 +125,7 @@ def activation_check(student, device, name, reference, dtype, extra_mistake=None
     for i, shape in enumerate(SHAPES):
         z = random_z(20 + i, shape, dtype)
         got, (z_after,) = student.call(name, z, device=device, return_args=True)
-        got = checks.tensor(got, f"{name}(z)")
-        checks.on_device(got, device, f"{name}(z)")
-        checks.same_dtype(got, dtype, f"{name}(z)")
+        got = checks.tensor_on(got, f"{name}(z)", device, dtype)
         expected = reference(z)
         if extra_mistake is not None:
             extra_mistake(got, z)
@@ -180,9 +177,7 @@ def test_softmax_values(student, device, dtype):
         z = random_z(40 + i, shape, dtype)
         args = (z,) if dim is None else (z, dim)
         got, (z_after, *_) = student.call("softmax", *args, device=device, return_args=True)
-        got = checks.tensor(got, "softmax(z)")
-        checks.on_device(got, device, "softmax(z)")
-        checks.same_dtype(got, dtype, "softmax(z)")
+        got = checks.tensor_on(got, "softmax(z)", device, dtype)
         expected = torch.softmax(z, dim=-1 if dim is None else dim)
         checks.shape(got, tuple(z.shape), "softmax(z)")
         sums = got.double().sum(dim=-1 if dim is None else dim)
@@ -220,8 +215,7 @@ def test_perceptron_values(student, device, dtype):
         b = float(torch.randn((), generator=g))
         for shape in ((m,), (9, m)):
             x = torch.randint(-2, 3, shape, generator=g).to(dtype)
-            got = checks.tensor(student.call("perceptron", x, w, b, device=device), "perceptron(x, w, b)")
-            checks.on_device(got, device, "perceptron(x, w, b)")
+            got = checks.tensor_on(student.call("perceptron", x, w, b, device=device), "perceptron(x, w, b)", device)
             expected = expected_perceptron(x, w, b)
             if tuple(got.shape) != tuple(expected.shape):
                 raise Mistake(MISTAKES["perceptron_shape"], "perceptron_shape")
@@ -320,8 +314,7 @@ def test_perceptron_update_rule(student, device, dtype):
         result, args_after = student.call("perceptron_update", w, b_arg, x, y, lr, device=device, return_args=True)
         if not isinstance(result, (tuple, list)) or len(result) != 2:
             raise Mistake(MISTAKES["update_format"], "update_format")
-        new_w = checks.tensor(result[0], "w novo")
-        checks.on_device(new_w, device, "w novo")
+        new_w = checks.tensor_on(result[0], "w novo", device)
         new_b = checks.number(result[1], "b novo")
         checks.shape(new_w, (m,), "w novo")
         expected_w, expected_b = rosenblatt(w, b, x, y, lr)

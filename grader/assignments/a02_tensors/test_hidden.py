@@ -51,9 +51,7 @@ def test_flatten_batch(student, device, dtype):
     """(N, *) para (N, prod(*)), também com entradas não contíguas"""
     for x in flatten_inputs(dtype):
         got, (after,) = student.call("flatten_batch", x, device=device, return_args=True)
-        got = checks.tensor(got, "flatten_batch(x)")
-        checks.on_device(got, device, "flatten_batch(x)")
-        checks.same_dtype(got, dtype, "flatten_batch(x)")
+        got = checks.tensor_on(got, "flatten_batch(x)", device, dtype)
         expected = x.reshape(len(x), -1)
         checks.shape(got, tuple(expected.shape), "flatten_batch(x)")
         checks.expect(torch.equal(got, expected), MISTAKES["flatten_order"], "flatten_order")
@@ -77,9 +75,7 @@ def test_standardize(student, device, dtype):
         if d > 1:
             x[:, 1] = 4.25  # a constant column
         got, (after,) = student.call("standardize", x, device=device, return_args=True)
-        got = checks.tensor(got, "standardize(x)")
-        checks.on_device(got, device, "standardize(x)")
-        checks.same_dtype(got, dtype, "standardize(x)")
+        got = checks.tensor_on(got, "standardize(x)", device, dtype)
         checks.shape(got, tuple(x.shape), "standardize(x)")
         if d > 1 and not bool(torch.isfinite(got[:, 1].double()).all()):
             raise Mistake(MISTAKES["constant_column"], "constant_column")
@@ -97,8 +93,7 @@ def test_one_hot(student, device):
     g = gen(3)
     for n, classes in ((10, 4), (1, 3), (7, 10)):
         labels = torch.randint(0, classes - 1, (n,), generator=g)
-        got = checks.tensor(student.call("one_hot", labels, classes, device=device), "one_hot")
-        checks.on_device(got, device, "one_hot")
+        got = checks.tensor_on(student.call("one_hot", labels, classes, device=device), "one_hot", device)
         checks.expect(got.dtype == torch.float32, MISTAKES["one_hot_dtype"], "one_hot_dtype", actual=got.dtype)
         checks.close(got, F.one_hot(labels, classes).float(), "one_hot(labels, num_classes)")
 
@@ -113,9 +108,7 @@ def test_linear_forward(student, device, dtype):
         w = torch.randn(fan_out, fan_in, generator=g, dtype=torch.float64).to(dtype)
         b = torch.randn(fan_out, generator=g, dtype=torch.float64).to(dtype)
         for args in ((x, w, b), (x, w, None), (x, w)):
-            got = checks.tensor(student.call("linear_forward", *args, device=device), "linear_forward")
-            checks.on_device(got, device, "linear_forward")
-            checks.same_dtype(got, dtype, "linear_forward")
+            got = checks.tensor_on(student.call("linear_forward", *args, device=device), "linear_forward", device, dtype)
             bias = args[2] if len(args) == 3 else None
             expected = F.linear(x.double(), w.double(), None if bias is None else bias.double())
             if tuple(got.shape) == tuple(expected.shape) and not torch.allclose(got.double(), expected, atol=1e-4):
@@ -135,9 +128,7 @@ def test_pairwise_sq_distances(student, device, dtype):
     for n, m, d in ((4, 3, 2), (1, 5, 7), (6, 6, 1)):
         a = torch.randn(n, d, generator=g, dtype=torch.float64).to(dtype)
         b = torch.randn(m, d, generator=g, dtype=torch.float64).to(dtype)
-        got = checks.tensor(student.call("pairwise_sq_distances", a, b, device=device), "pairwise_sq_distances")
-        checks.on_device(got, device, "pairwise_sq_distances")
-        checks.same_dtype(got, dtype, "pairwise_sq_distances")
+        got = checks.tensor_on(student.call("pairwise_sq_distances", a, b, device=device), "pairwise_sq_distances", device, dtype)
         expected = ((a.double()[:, None, :] - b.double()[None, :, :]) ** 2).sum(-1)
         if tuple(got.shape) == (n, m) and torch.allclose(got.double(), expected.sqrt(), atol=1e-4) \
                 and not torch.allclose(expected, expected.sqrt(), atol=1e-4):
@@ -188,8 +179,7 @@ def test_graph_forward(student, device, dtype):
     shapes = [((), (), (), ()), ((3, 1), (1, 4), (), (4,)), ((5,), (5,), (5,), (5,))]
     for shape in shapes:
         a, b, c, d = (torch.randn(s, generator=g, dtype=torch.float64).to(dtype) for s in shape)
-        got = checks.tensor(student.call("graph_forward", a, b, c, d, device=device), "graph_forward")
-        checks.on_device(got, device, "graph_forward")
+        got = checks.tensor_on(student.call("graph_forward", a, b, c, d, device=device), "graph_forward", device)
         expected = (a.double() + b.double()) * (c.double() - d.double())
         if tuple(got.shape) == tuple(expected.shape) and torch.allclose(got.double(), -expected, atol=1e-5) \
                 and not torch.allclose(expected, torch.zeros_like(expected)):
