@@ -168,8 +168,7 @@ class ForkServer:
             atexit.register(self._shutdown)
             # Pool workers of multiprocessing leave through os._exit, which skips atexit.
             multiprocessing.util.Finalize(self, self._shutdown, exitpriority=10)
-        active = bool(self.cgroups and self.cgroups.active)
-        self.isolation = sandbox.isolation_label(active) if self.sandboxed else f"process (no sandbox: {problem})"
+        self.isolation = sandbox.isolation_label(problem, bool(self.cgroups and self.cgroups.active))
         if sandboxed is None and problem is not None:
             _warn_once(problem)
         self._lock = threading.Lock()
@@ -193,7 +192,7 @@ class ForkServer:
     def start(self) -> Child:
         with self._lock:
             restarts = 0
-            for attempt in range(40):
+            for _ in range(40):  # a fork refused for a moment is retried for up to 4 s
                 control = self._ensure_zygote()
                 try:
                     control.sendall(b"fork")

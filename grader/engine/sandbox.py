@@ -29,6 +29,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 TMP_BYTES = 256 * 1024 * 1024
@@ -125,8 +126,6 @@ class Cgroups:
 
     def remove(self) -> None:
         """Remove the cgroups once their processes are gone (they die with the sandbox)."""
-        import time
-
         for path in self.paths:
             for _ in range(50):
                 try:
@@ -138,8 +137,8 @@ class Cgroups:
                     time.sleep(0.02)
 
 
-def isolation_label(cgroups: bool) -> str:
-    problem = bwrap_problem()
+def isolation_label(problem: str | None, cgroups: bool) -> str:
+    """What results.json records: how student code was isolated (`problem`: why not bwrap)."""
     if problem is not None:
         return f"process (no sandbox: {problem})"
     return "bwrap+cgroups" if cgroups else "bwrap"

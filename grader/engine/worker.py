@@ -165,6 +165,9 @@ class Worker:
         self.namespace: dict[str, Any] = namespace
         self.handles: dict[int, Any] = {}
         self.references: dict[str, Any] = {}  # name -> compiled reference code
+        self.scratch: str | None = None  # the working folder op_init made
+        # Only a student process caps its GPU memory: never a notebook's own kernel (self-checks).
+        self.gpu_cap_pending = sock is not None
 
     def handle(self, request: dict) -> dict:
         op = request.get("op")
@@ -240,7 +243,7 @@ class Worker:
         return {"status": "ok"}
 
     def op_exit(self, request: dict) -> dict:
-        if getattr(self, "scratch", None):
+        if self.scratch:
             os.chdir("/")
             shutil.rmtree(self.scratch, ignore_errors=True)
         return {"status": "ok"}
@@ -321,9 +324,9 @@ class Worker:
         """Before the first CUDA call: cap this process's share of GPU memory (PyTorch's
         caching allocator; cooperative: student code could raise it again). The fraction
         comes from GRADER_GPU_MEMORY_FRACTION, set by the grader from the number of jobs."""
-        if not device or not device.startswith("cuda") or getattr(self, "gpu_capped", False):
+        if not (self.gpu_cap_pending and device and device.startswith("cuda")):
             return
-        self.gpu_capped = True
+        self.gpu_cap_pending = False
         import torch
 
         fraction = float(os.environ.get("GRADER_GPU_MEMORY_FRACTION", "0.9"))
