@@ -72,6 +72,100 @@ _RULES: list[tuple[tuple[str, ...], tuple[str, ...], Diagnosis]] = [
     ),
     (
         ("RuntimeError",),
+        ("expected target dtype to be long", "expected scalar type long but found"),
+        Diagnosis(
+            "ce_target_dtype",
+            Text(
+                pt="A `CrossEntropyLoss` espera rótulos inteiros int64 com os índices das classes (0..C−1): "
+                "converta com `y.long()`.",
+                en="`CrossEntropyLoss` expects int64 labels holding class indices (0..C−1): convert with "
+                "`y.long()`.",
+            ),
+        ),
+    ),
+    (
+        ("RuntimeError",),
+        ("multi-target not supported",),
+        Diagnosis(
+            "ce_target_shape",
+            Text(
+                pt="Os rótulos da `CrossEntropyLoss` devem ter forma (N,), não (N, 1): use `y.squeeze(1)`.",
+                en="`CrossEntropyLoss` labels must have shape (N,), not (N, 1): use `y.squeeze(1)`.",
+            ),
+        ),
+    ),
+    (
+        ("IndexError",),
+        ("out of bounds",),
+        Diagnosis(
+            "ce_target_range",
+            Text(
+                pt="Um rótulo passou do número de classes: as classes vão de 0 a C−1 (e a última camada precisa "
+                "de C saídas).",
+                en="A label is beyond the number of classes: classes go from 0 to C−1 (and the last layer needs "
+                "C outputs).",
+            ),
+        ),
+    ),
+    (
+        ("NotImplementedError",),
+        ("not implemented for 'long'",),
+        Diagnosis(
+            "ce_arguments_swapped",
+            Text(
+                pt="A função de perda recebeu os rótulos no lugar das saídas: a ordem é `loss_fn(logits, alvo)`.",
+                en="The loss function got the labels where the outputs go: the order is `loss_fn(logits, target)`.",
+            ),
+        ),
+    ),
+    (
+        ("NotImplementedError",),
+        ('missing the required "forward" function',),
+        Diagnosis(
+            "forward_missing",
+            Text(
+                pt="O módulo não tem `forward`: confira o nome do método (`forward`, não `foward`).",
+                en="The module has no `forward`: check the method's name (`forward`, not `foward`).",
+            ),
+        ),
+    ),
+    (
+        ("AttributeError",),
+        ("cannot assign module before module.__init__() call",),
+        Diagnosis(
+            "module_init",
+            Text(
+                pt="Chame `super().__init__()` na primeira linha do `__init__` do seu módulo.",
+                en="Call `super().__init__()` on the first line of your module's `__init__`.",
+            ),
+        ),
+    ),
+    (
+        ("TypeError",),
+        ("'method' object is not iterable",),
+        Diagnosis(
+            "parameters_not_called",
+            Text(
+                pt="`model.parameters` é um método: passe `model.parameters()` (com parênteses) ao otimizador.",
+                en="`model.parameters` is a method: pass `model.parameters()` (with parentheses) to the optimizer.",
+            ),
+        ),
+    ),
+    (
+        ("ValueError",),
+        ("optimizer got an empty parameter list",),
+        Diagnosis(
+            "empty_parameters",
+            Text(
+                pt="O otimizador não recebeu parâmetros: camadas guardadas numa lista Python comum não são "
+                "registradas; use `nn.ModuleList` ou `nn.Sequential`.",
+                en="The optimizer got no parameters: layers kept in a plain Python list are not registered; use "
+                "`nn.ModuleList` or `nn.Sequential`.",
+            ),
+        ),
+    ),
+    (
+        ("RuntimeError",),
         ("could not infer output dtype", "must have the same dtype", "expected scalar type"),
         Diagnosis(
             "dtype_mismatch",

@@ -1,6 +1,7 @@
-"""Benchmark (not a test): seconds per submission for 1 and 50 submissions of 01_neurons.
+"""Benchmark (not a test): seconds per submission for 1 and 50 submissions of an assignment.
 
-    python tests/bench_grading.py [--n 1 50] [--jobs 1 2] [--mode sandbox no-sandbox spawn]
+    python tests/bench_grading.py [--assignment 01_neurons] [--n 1 50] [--jobs 1 2]
+                                  [--mode sandbox no-sandbox spawn]
 
 Modes: `sandbox` (the default: warm fork server inside bubblewrap), `no-sandbox` (the same
 fork server without bubblewrap), `spawn` (a fresh interpreter per submission).
@@ -32,6 +33,7 @@ def cpu_seconds() -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
+    parser.add_argument("--assignment", default="01_neurons")
     parser.add_argument("--n", type=int, nargs="+", default=[1, 50])
     parser.add_argument("--jobs", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--mode", nargs="+", default=["sandbox", "no-sandbox", "spawn"])
@@ -39,9 +41,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         # train_perceptron's mutants are left out: some run into its time limit on purpose,
         # which measures the limit, not the grader.
-        variants = [Variant("reference", {})] + [v for v in load_variants("01_neurons")
+        variants = [Variant("reference", {})] + [v for v in load_variants(args.assignment)
                                                  if v.breaks and v.breaks != "train_perceptron"]
-        pool = list(write_submissions("01_neurons", variants, Path(tmp) / "pool").values())
+        pool = list(write_submissions(args.assignment, variants, Path(tmp) / "pool").values())
         print(f"{'n':>4} {'jobs':>4} {'mode':>12} {'wall s':>8} {'s/sub':>7} {'cores':>6}")
         for n in args.n:
             folder = Path(tmp) / f"n{n}"
@@ -56,7 +58,7 @@ def main() -> None:
                     env = {**os.environ, "GRADER_LAUNCHER": "spawn" if launcher == "spawn" else "fork-server",
                            "GRADER_SANDBOX": "none" if launcher == "no-sandbox" else "bwrap"}
                     before_cpu, before = cpu_seconds(), time.perf_counter()
-                    subprocess.run([sys.executable, "-m", "grader", "grade", str(folder), "--assignment", "01_neurons",
+                    subprocess.run([sys.executable, "-m", "grader", "grade", str(folder), "--assignment", args.assignment,
                                     "--out", str(out), "--jobs", str(jobs), "--quiet"], check=True, env=env,
                                    stdout=subprocess.DEVNULL)
                     wall, cpu = time.perf_counter() - before, cpu_seconds() - before_cpu

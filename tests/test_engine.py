@@ -245,3 +245,68 @@ def test_non_contiguous_inputs_stay_non_contiguous_and_shapes_are_tuples():
         contiguous, shape, same = s.call("probe", x)
         assert contiguous is False and shape == (2, 4, 3) and same is True
         assert s.call("probe", x.contiguous())[0] is True
+
+
+# The student's code raising a library's NotImplementedError is an error with a hint, not
+# "not attempted"; every diagnosis rule matches the message this torch really raises.
+def _raise_float_target():
+    torch.nn.CrossEntropyLoss()(torch.zeros(2, 3), torch.tensor([0.0, 1.0]))
+
+
+def _raise_target_shape():
+    torch.nn.CrossEntropyLoss()(torch.zeros(2, 3), torch.tensor([[0], [1]]))
+
+
+def _raise_target_range():
+    torch.nn.CrossEntropyLoss()(torch.zeros(2, 3), torch.tensor([0, 3]))
+
+
+def _raise_swapped():
+    torch.nn.CrossEntropyLoss()(torch.tensor([0, 1]), torch.zeros(2, 3))
+
+
+def _raise_foward():
+    class Net(torch.nn.Module):
+        def foward(self, x):
+            return x
+
+    Net()(torch.zeros(1))
+
+
+def _raise_no_super():
+    class Net(torch.nn.Module):
+        def __init__(self):
+            self.layer = torch.nn.Linear(2, 2)
+
+    Net()
+
+
+def _raise_parameters_method():
+    torch.optim.SGD(torch.nn.Linear(2, 2).parameters, lr=0.1)
+
+
+def _raise_empty_parameters():
+    torch.optim.SGD([], lr=0.1)
+
+
+@pytest.mark.parametrize("make_error, key", [
+    (_raise_float_target, "ce_target_dtype"), (_raise_target_shape, "ce_target_shape"),
+    (_raise_target_range, "ce_target_range"), (_raise_swapped, "ce_arguments_swapped"),
+    (_raise_foward, "forward_missing"), (_raise_no_super, "module_init"),
+    (_raise_parameters_method, "parameters_not_called"), (_raise_empty_parameters, "empty_parameters"),
+])
+def test_known_torch_errors_get_their_hint(make_error, key):
+    from grader.diagnosis import diagnose
+
+    with pytest.raises(Exception) as info:
+        make_error()
+    assert diagnose({"type": type(info.value).__name__, "message": str(info.value)}).key == key
+
+
+def test_a_library_not_implemented_error_is_an_error_not_unattempted():
+    cells = ["import torch\nclass Net(torch.nn.Module):\n    def foward(self, x):\n        return x\n"
+             "def run():\n    return Net()(torch.zeros(1))"]
+    with session(cells) as s:
+        with pytest.raises(StudentError) as info:
+            s.call("run")
+        assert info.value.outcome == "error" and info.value.diagnosis.key == "forward_missing"

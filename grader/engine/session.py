@@ -117,7 +117,7 @@ def describe_error(error: dict, lang: str = "pt") -> str:
 
 def failure_from_error(name: str, error: dict) -> StudentFailure:
     kind = error.get("type")
-    if kind == "NotImplementedError":
+    if kind == "NotImplementedError" and not error.get("message"):  # the placeholder, not a library's message
         return NotAttempted(name)
     if kind == "TimeLimit":
         return StudentTimeout(name, seconds=float(error.get("message") or 0))

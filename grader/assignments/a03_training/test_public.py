@@ -1,0 +1,122 @@
+"""Public checks for 03_training: the notebook's own examples, judged by definitions
+(no reference solution needed, so they run in the student's kernel too)."""
+
+import numpy as np
+import pytest
+import torch
+
+from grader import checks
+from grader.assignments.a03_training import MISTAKES
+from grader.assignments.a03_training.runs import (
+    HARNESS_SOURCE, Run, check_evaluation, check_history_shape, classification_data, close_number,
+    evaluation_expected, logged_losses, loss_number, spec, training_mistake, trajectory)
+from grader.checks import Mistake
+from grader.engine.protocol import Handle
+
+
+@pytest.mark.exercise("make_iris_loaders")
+def test_loaders_default(student):
+    """120 amostras de treino e 30 de validação (10 de cada classe), X float32 e y int64"""
+    pair = student.call("make_iris_loaders", keep=True)
+    if not isinstance(pair, (tuple, list)) or len(pair) != 2 or not all(isinstance(p, Handle) for p in pair):
+        raise Mistake(MISTAKES["loaders_pair"], "loaders_pair", detail=checks.describe_type(pair))
+    passes = student.run_grader_code(HARNESS_SOURCE, "loader_passes", *pair, name="make_iris_loaders")
+    sizes, labels = {}, []
+    for which in ("train", "val"):
+        total = 0
+        for batch in passes[which][0]:
+            if not (isinstance(batch, list) and len(batch) == 2 and all(isinstance(t, torch.Tensor) for t in batch)):
+                raise Mistake(MISTAKES["loader_batches"], "loader_batches", which=which,
+                              detail=checks.describe_type(batch))
+            X, y = batch
+            if X.dtype != torch.float32 or y.dtype != torch.int64:
+                raise Mistake(MISTAKES["loader_dtypes"], "loader_dtypes", x_dtype=str(X.dtype)[6:],
+                              y_dtype=str(y.dtype)[6:])
+            total += len(y)
+            if which == "val":
+                labels.extend(y.tolist())
+        sizes[which] = total
+    checks.expect((sizes["train"], sizes["val"]) == (120, 30), MISTAKES["split_sizes"], "split_sizes", fraction=0.2,
+                  train=120, val=30, got_train=sizes["train"], got_val=sizes["val"])
+    counts = np.bincount(labels, minlength=3).tolist()
+    checks.expect(counts == [10, 10, 10], MISTAKES["not_stratified"], "not_stratified", counts=counts)
+
+
+@pytest.mark.exercise("gradient_descent")
+def test_gradient_descent_parabola(student):
+    """f(x) = Σ(x − 3)²: um passo de 0 com lr = 0.1 dá 0.6; x0 fica intacto"""
+    source = "def parabola(x):\n    return ((x - 3) ** 2).sum()\n"
+    f = student.run_grader_code(HARNESS_SOURCE, "make_recorder", source, "parabola", keep=True, name="f")
+    x0 = torch.zeros(2)
+    got, (_, x0_after, *_) = student.call("gradient_descent", f, x0, 0.1, 1, return_args=True)
+    checks.expect(isinstance(x0_after, torch.Tensor) and torch.equal(x0_after, x0), MISTAKES["gd_modifies_x0"],
+                  "gd_modifies_x0")
+    got = checks.tensor(got, "gradient_descent(f, zeros(2), 0.1, 1)")
+    if torch.allclose(got, torch.full((2,), -0.6)):
+        raise Mistake(MISTAKES["gd_ascent"], "gd_ascent")
+    checks.close(got, torch.full((2,), 0.6), "gradient_descent(f, zeros(2), 0.1, 1)")
+    many = checks.tensor(student.call("gradient_descent", f, x0, 0.1, 50), "gradient_descent(f, zeros(2), 0.1, 50)")
+    parabola = lambda x: ((x - 3) ** 2).sum()  # noqa: E731
+    if torch.allclose(many, trajectory(parabola, x0, 0.1, 50, accumulate=True)[-1], atol=1e-3):
+        raise Mistake(MISTAKES["gd_no_zero_grad"], "gd_no_zero_grad")
+    checks.close(many, torch.full((2,), 3.0), "gradient_descent(f, zeros(2), 0.1, 50)", atol=1e-3)
+
+
+@pytest.mark.exercise("train_one_epoch")
+def test_train_one_epoch_steps(student):
+    """zero_grad → forward → perda → backward → step a cada lote; devolve a média por amostra"""
+    run = Run.start(student, spec("dropout", "SGD", lr=0.1, mode="eval"), classification_data(0, 19), "cpu")
+    value = student.call("train_one_epoch", run.model, run.train_loader, run.loss_fn, run.optimizer, "cpu")
+    facts = run.facts(student)
+    loss = loss_number(value, "train_one_epoch(...)")
+    mistake = training_mistake(facts["events"])
+    if mistake is not None:
+        raise Mistake(MISTAKES[mistake], mistake)
+    batches = logged_losses(facts["events"])
+    checks.expect(len(batches) == 3, MISTAKES["epoch_wrong"], "epoch_wrong")
+    weighted = sum(v * n for v, n in batches) / sum(n for _, n in batches)
+    if not close_number(loss, weighted):
+        unweighted = sum(v for v, _ in batches) / len(batches)
+        key = "unweighted_mean" if close_number(loss, unweighted) else "loss_wrong"
+        raise Mistake(MISTAKES[key], key, what="train_one_epoch(...)", actual=loss, expected=weighted)
+
+
+@pytest.mark.exercise("evaluate")
+def test_evaluate_definitions(student):
+    """modo de avaliação, sem gradientes, pesos intactos, perda e acurácia certas"""
+    run = Run.start(student, spec("dropout_batchnorm", "SGD", lr=0.1), classification_data(0, 8, 19), "cpu")
+    result = student.call("evaluate", run.model, run.val_loader, run.loss_fn, "cpu")
+    check_evaluation(result, run, run.facts(student), "evaluate(...)")
+
+
+@pytest.mark.exercise("fit")
+def test_fit_keeps_best(student):
+    """uma entrada por época; no fim, a perda de validação do modelo é a menor do histórico"""
+    run = Run.start(student, spec("batchnorm", "SGD", lr=0.2, momentum=0.9, seed=6),
+                    classification_data(6, 40, 20, noise=0.5), "cpu")
+    history = student.call("fit", run.model, run.train_loader, run.val_loader, run.loss_fn, run.optimizer, "cpu", 6,
+                           timeout=30)
+    facts = run.facts(student)
+    history = check_history_shape(history, 6)
+    final_loss, _ = evaluation_expected(run, facts["state"])
+    best = int(np.argmin(history["val_loss"])) + 1
+    if not close_number(final_loss, min(history["val_loss"])):
+        key = "best_not_kept" if close_number(final_loss, history["val_loss"][-1]) else "best_wrong"
+        raise Mistake(MISTAKES[key], key, best=best)
+
+
+@pytest.mark.exercise("train_iris")
+def test_train_iris_cpu(student):
+    """≥ 95% de acurácia nas 150 amostras (medidas brutas), na CPU"""
+    from sklearn.datasets import load_iris
+
+    X, y = load_iris(return_X_y=True)
+    model = student.call("train_iris", "cpu", keep=True, timeout=60)
+    if not isinstance(model, Handle):
+        raise Mistake(MISTAKES["not_a_model"], "not_a_model", type=checks.describe_type(model))
+    student.call_handle(model, ["eval"], name="model.eval()")
+    logits = checks.tensor(student.call_handle(model, [], torch.tensor(X, dtype=torch.float32), name="model(X)"),
+                           "model(X)")
+    checks.shape(logits, (150, 3), "model(X)")
+    accuracy = float((logits.argmax(dim=1) == torch.tensor(y)).double().mean())
+    checks.expect(accuracy >= 0.95, MISTAKES["iris_accuracy"], "iris_accuracy", accuracy=accuracy, device="cpu")
