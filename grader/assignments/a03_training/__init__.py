@@ -178,10 +178,10 @@ MISTAKES: dict[str, Text] = {
                          "random and BatchNorm changes its stored statistics, even under `no_grad`)."),
     "no_no_grad": T(pt="A avaliação construiu o grafo de gradientes: envolva o laço em `with torch.no_grad():`.",
                     en="Evaluation built the gradient graph: wrap the loop in `with torch.no_grad():`."),
-    "eval_updates_weights": T(pt="A avaliação alterou os pesos do modelo: validação não chama `backward` nem "
-                                 "`step`.",
-                              en="Evaluation changed the model's weights: validation calls neither `backward` nor "
-                                 "`step`."),
+    "eval_updates_weights": T(pt="A avaliação calculou gradientes ou mexeu nos pesos do modelo: validação não chama "
+                                 "`backward` nem `step`.",
+                              en="Evaluation computed gradients or changed the model's weights: validation calls "
+                                 "neither `backward` nor `step`."),
     "evaluate_pair": T(pt="`evaluate` deve devolver a tupla (perda, acurácia); recebi {detail}.",
                        en="`evaluate` must return the tuple (loss, accuracy); got {detail}."),
     "accuracy_not_fraction": T(pt="A acurácia deve ser uma fração em [0, 1] (acertos / amostras), não {actual}.",
@@ -216,9 +216,15 @@ MISTAKES: dict[str, Text] = {
     "not_a_model": T(pt="`train_iris` deve devolver o modelo treinado (um `nn.Module`), mas devolveu `{type}`.",
                      en="`train_iris` must return the trained model (an `nn.Module`), but it returned `{type}`."),
     "iris_accuracy": T(pt="Acurácia de {accuracy:.1%} nas 150 amostras (medidas brutas, em {device}); o mínimo é "
-                          "95%.",
+                          "95%. Confira a taxa de aprendizado (baixa demais quase não sai do lugar), o número de "
+                          "épocas, se o otimizador recebeu os parâmetros deste modelo e se a saída são 3 logits.",
                        en="Accuracy {accuracy:.1%} on the 150 samples (raw measurements, on {device}); at least 95% "
-                          "is needed."),
+                          "is needed. Check the learning rate (too low barely moves), the number of epochs, that "
+                          "the optimizer got this model's parameters and that the output is 3 logits."),
+    "iris_diverged": T(pt="O modelo devolve NaN ou infinito: o treino divergiu. Reduza a taxa de aprendizado "
+                          "(por exemplo 10×).",
+                       en="The model returns NaN or infinity: training diverged. Lower the learning rate (e.g. "
+                          "10×)."),
     "expects_standardized": T(pt="O modelo só acerta com as features já padronizadas, mas recebe as medidas brutas "
                                  "(cm): ponha a padronização dentro do modelo (buffers com média e desvio do "
                                  "treino).",

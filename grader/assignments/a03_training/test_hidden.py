@@ -304,14 +304,19 @@ def test_fit(student, device, reference, scenario):
                            epochs, timeout=30)
     facts = run.facts(student)
     history = check_history_shape(history, epochs)
+    # A forward pass with gradients in eval mode: training after validation without model.train().
+    trained_in_eval_mode = any(e[0] == "forward" and not e[1] and e[2] for e in facts["events"])
 
     model, train_loader, val_loader, loss_fn, optimizer, _ = run.local()
     torch.manual_seed(student.call_seed)
     expected = reference["fit"](model, train_loader, val_loader, loss_fn, optimizer, device, epochs)
     for key in ("train_loss", "val_loss", "val_acc"):
         for epoch, (actual, wanted) in enumerate(zip(history[key], expected[key]), start=1):
-            checks.expect(close_number(actual, wanted), MISTAKES["history_values"], "history_values", series=key,
-                          epoch=epoch, actual=actual, expected=wanted)
+            if not close_number(actual, wanted):
+                if trained_in_eval_mode:
+                    raise Mistake(MISTAKES["no_train_mode"], "no_train_mode")
+                raise Mistake(MISTAKES["history_values"], "history_values", series=key, epoch=epoch, actual=actual,
+                              expected=wanted)
     if same_state(facts["state"], state_on_cpu(model)):
         return
     states, losses, accuracies = fit_trajectory(reference, run, epochs, student.call_seed)
@@ -333,6 +338,7 @@ def iris_accuracy(student, model: Handle, inputs: torch.Tensor, device: str) -> 
     logits = student.call_handle(model, [], inputs, device=device, name="model(X)")
     logits = checks.tensor_on(logits, "model(X)", device)
     checks.shape(logits, (150, 3), "model(X)")
+    checks.finite(logits, "model(X)", MISTAKES["iris_diverged"], "iris_diverged")
     return float((logits.argmax(dim=1) == IRIS_LABELS).double().mean())
 
 

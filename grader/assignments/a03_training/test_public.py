@@ -118,5 +118,6 @@ def test_train_iris_cpu(student):
     logits = checks.tensor(student.call_handle(model, [], torch.tensor(X, dtype=torch.float32), name="model(X)"),
                            "model(X)")
     checks.shape(logits, (150, 3), "model(X)")
+    checks.finite(logits, "model(X)", MISTAKES["iris_diverged"], "iris_diverged")
     accuracy = float((logits.argmax(dim=1) == torch.tensor(y)).double().mean())
     checks.expect(accuracy >= 0.95, MISTAKES["iris_accuracy"], "iris_accuracy", accuracy=accuracy, device="cpu")

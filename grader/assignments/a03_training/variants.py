@@ -118,6 +118,12 @@ MUTANTS = [
     Variant("mutant_eval_accuracy_count", edit("evaluate", (
         "return total / count, correct / count", "return total / count, correct")),
         breaks="evaluate", hint="accuracy_not_fraction"),
+    Variant("mutant_eval_calls_backward", edit("evaluate", (
+        "    with torch.no_grad():\n        for", "    if True:\n        for"), (
+        "            total += loss_fn(logits, y).item() * len(X)\n",
+        "            loss = loss_fn(logits, y)\n            loss.backward()  # validation does not train\n"
+        "            total += loss.item() * len(X)\n")),
+        breaks="evaluate", hint="eval_updates_weights"),
     # ------------------------------------------------------------------ fit
     Variant("mutant_fit_state_dict_not_copied", edit("fit", (
         "            best_state = copy.deepcopy(model.state_dict())  # uma cópia: state_dict() acompanha o modelo",
@@ -135,6 +141,16 @@ MUTANTS = [
     Variant("mutant_fit_validates_on_train", edit("fit", (
         "evaluate(model, val_loader, loss_fn, device)", "evaluate(model, train_loader, loss_fn, device)")),
         breaks="fit", hint="history_values"),
+    Variant("mutant_fit_inline_no_train_mode", edit("fit", (
+        "        train_loss = train_one_epoch(model, train_loader, loss_fn, optimizer, device)\n",
+        "        total, count = 0.0, 0  # no model.train(): after the first evaluate, training runs in eval mode\n"
+        "        for X, y in train_loader:\n"
+        "            X, y = X.to(device), y.to(device)\n"
+        "            optimizer.zero_grad()\n            loss = loss_fn(model(X), y)\n"
+        "            loss.backward()\n            optimizer.step()\n"
+        "            total, count = total + loss.item() * len(y), count + len(y)\n"
+        "        train_loss = total / count\n")),
+        breaks="fit", hint="no_train_mode", score=1.3333),
     # ------------------------------------------------------------------ train_iris
     Variant("mutant_iris_expects_standardized", edit("train_iris", (
         "            return self.layers((x - self.mean) / self.std)", "            return self.layers(x)"), (
