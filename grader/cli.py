@@ -1,4 +1,4 @@
-"""Command line: `python -m grader {grade,check,generate,demo}`."""
+"""Command line: `python -m grader {grade,check,generate,release,autograde,demo}`."""
 
 from __future__ import annotations
 
@@ -95,6 +95,23 @@ def cmd_generate(args) -> int:
     return 0
 
 
+def cmd_release(args) -> int:
+    from grader.bundle import build_bundle
+
+    folder = build_bundle(args.assignment, Path(args.out))
+    print(f"student bundle: {folder}/")
+    return 0
+
+
+def cmd_autograde(args) -> int:
+    from grader.nbgrader_bridge import autograde
+
+    progress = _progress_printer() if not args.quiet else None
+    report = autograde(Path(args.course), args.assignment, jobs=args.jobs, lang=args.lang, progress=progress)
+    print(report.summary())
+    return 0
+
+
 def cmd_demo(args) -> int:
     from grader.demo import run_demo
 
@@ -131,6 +148,20 @@ def build_parser() -> argparse.ArgumentParser:
     generate = sub.add_parser("generate", help="write exercises/ and solutions/ from source/")
     generate.add_argument("--check", action="store_true", help="only report files out of sync")
     generate.set_defaults(func=cmd_generate)
+
+    release = sub.add_parser("release", help="build the student bundle of an assignment (notebook + public kit)")
+    release.add_argument("assignment")
+    release.add_argument("--out", default="dist")
+    release.set_defaults(func=cmd_release)
+
+    autograde = sub.add_parser("autograde", help="nbgrader autograde, judged by the isolated engine "
+                                                 "(run in the nbgrader course root)")
+    autograde.add_argument("assignment")
+    autograde.add_argument("--course", default=".", help="the nbgrader course root (default: .)")
+    autograde.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
+    autograde.add_argument("--lang", choices=LANGUAGES, default="pt")
+    autograde.add_argument("--quiet", action="store_true", help="no progress bar")
+    autograde.set_defaults(func=cmd_autograde)
 
     demo = sub.add_parser("demo", help="grade bundled example submissions and print the gradebook")
     demo.add_argument("--out", default="out/demo")

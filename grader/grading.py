@@ -94,7 +94,16 @@ def grade_submission(path: Path, assignment: Assignment, options: GradeOptions, 
         raise RuntimeError("grader modules failed to load:\n" + "\n".join(plugin.collection_errors))
     notes = [w.render(options.lang) for w in submission.warnings] + cell_notes(session.cell_results, options.lang)
     return build_results(assignment, plugin.records, submission=name, lang=options.lang, notes=notes,
-                         isolation=isolation(), elapsed=time.monotonic() - started)
+                         isolation=isolation(), elapsed=time.monotonic() - started,
+                         removed_test_cells=removed_test_cells(submission, assignment))
+
+
+def removed_test_cells(submission, assignment: Assignment) -> frozenset[str]:
+    """Exercises whose locked nbgrader check cell (`test_<id>`) is missing from a notebook
+    that otherwise carries nbgrader metadata (the student deleted it)."""
+    if submission.grade_ids is None:
+        return frozenset()
+    return frozenset(e.id for e in assignment.exercises if f"test_{e.id}" not in submission.grade_ids)
 
 
 def expand_submissions(paths: list[Path]) -> list[Path]:
@@ -141,12 +150,12 @@ def _init_worker(assignment_id: str, options: GradeOptions) -> None:
 
 
 def _grade_and_write(path: str, name: str, out_dir: str) -> dict:
-    result = _safe_grade(Path(path), name, _worker_state["assignment"], _worker_state["options"])
+    result = safe_grade(Path(path), name, _worker_state["assignment"], _worker_state["options"])
     write_json_atomic(Path(out_dir) / f"{name}.json", result)
     return result
 
 
-def _safe_grade(path: Path, name: str, assignment: Assignment, options: GradeOptions) -> dict:
+def safe_grade(path: Path, name: str, assignment: Assignment, options: GradeOptions) -> dict:
     try:
         return grade_submission(path, assignment, options, name)
     except Exception as exc:  # a grader bug must not stop the batch; the result says so

@@ -1,10 +1,12 @@
 """Generating the student and solution notebooks from `source/` (one source of truth).
 
-- `exercises/<id>/<id>.ipynb`: solution regions replaced by a stub, hidden-test regions
-  removed, outputs cleared (what nbgrader's generate_assignment does to a source notebook).
+- `exercises/<id>/<id>.ipynb`: what `nbgrader generate_assignment` makes of the source
+  notebook (solution regions replaced by a stub, hidden-test regions removed, outputs
+  cleared, locked cells marked read-only, checksums): nbgrader itself writes it, in a
+  scratch copy of the course (`nbgrader_bridge.generate_release`).
 - `solutions/<id>/<id>.ipynb`: markers and hidden tests removed, the solutions kept.
 
-`check_in_sync()` tells whether the committed files match what would be generated.
+`out_of_sync()` tells which committed files differ from what would be generated.
 """
 
 from __future__ import annotations
@@ -13,33 +15,8 @@ import copy
 import json
 from pathlib import Path
 
-from grader.course import (HIDDEN_BEGIN, HIDDEN_END, SOLUTION_BEGIN, SOLUTION_END, assignment_ids, cell_source,
-                           course_root, nbgrader_meta, source_notebook, strip_markers)
-
-STUB = ["# SEU CÓDIGO AQUI", "raise NotImplementedError()"]
-
-
-def _clear_solution(source: str) -> str:
-    out, skipping, hidden = [], False, False
-    for line in source.split("\n"):
-        stripped = line.strip()
-        if stripped == HIDDEN_BEGIN:
-            hidden = True
-            continue
-        if stripped == HIDDEN_END:
-            hidden = False
-            continue
-        if hidden:
-            continue
-        if stripped == SOLUTION_BEGIN:
-            indent = line[: len(line) - len(line.lstrip())]
-            out.extend(indent + s for s in STUB)
-            skipping = True
-        elif stripped == SOLUTION_END:
-            skipping = False
-        elif not skipping:
-            out.append(line)
-    return "\n".join(out)
+from grader.course import assignment_ids, cell_source, course_root, nbgrader_meta, source_notebook, strip_markers
+from grader.nbgrader_bridge import generate_release
 
 
 def _render(notebook: dict, transform) -> dict:
@@ -50,10 +27,6 @@ def _render(notebook: dict, transform) -> dict:
             cell["outputs"] = []
             cell["execution_count"] = None
     return result
-
-
-def student_notebook(notebook: dict) -> dict:
-    return _render(notebook, _clear_solution)
 
 
 def solution_notebook(notebook: dict) -> dict:
@@ -73,7 +46,7 @@ def targets(assignment_id: str, root: Path) -> dict[Path, str]:
     notebook = json.loads(source_notebook(assignment_id, root).read_text(encoding="utf-8"))
     name = f"{assignment_id}.ipynb"
     return {
-        root / "exercises" / assignment_id / name: dumps(student_notebook(notebook)),
+        root / "exercises" / assignment_id / name: generate_release(root, assignment_id),
         root / "solutions" / assignment_id / name: dumps(solution_notebook(notebook)),
     }
 

@@ -28,6 +28,12 @@ CELL_CRASHED = Text(pt="Célula {index}: derrubou o processo; as células seguin
 CELL_SKIPPED = Text(pt="Células a partir da {index} não rodaram (falhas demais ou tempo esgotado).",
                     en="Cells from {index} on did not run (too many failures, or out of time).")
 PASSED = Text(pt="Correto.", en="Correct.")
+TEST_CELL_REMOVED = Text(
+    pt="A célula de verificação `test_{exercise}` foi apagada do notebook. Ela é travada e faz parte da entrega: "
+       "esta questão vale 0. Baixe o notebook de novo e copie suas respostas para ele.",
+    en="The check cell `test_{exercise}` was deleted from the notebook. It is locked and part of the submission: "
+       "this exercise scores 0. Download the notebook again and copy your answers into it.",
+)
 
 
 def _round(x: float) -> float:
@@ -51,9 +57,10 @@ def cell_notes(cells: list[CellResult], lang: str) -> list[str]:
 
 def build_results(assignment: Assignment, records: list[TestRecord], *, submission: str, lang: str,
                   notes: list[str], isolation: str, elapsed: float,
-                  failure_message: str | None = None) -> dict:
+                  failure_message: str | None = None, removed_test_cells: frozenset[str] = frozenset()) -> dict:
     """results.json for one submission. `failure_message`: the submission could not be
-    graded at all (unreadable); every exercise gets zero with that message."""
+    graded at all (unreadable); every exercise gets zero with that message.
+    `removed_test_cells`: exercises whose locked check cell the student deleted (zero, with a message)."""
     by_exercise: "OrderedDict[str, list[TestRecord]]" = OrderedDict((e.id, []) for e in assignment.exercises)
     for record in records:
         if record.outcome != "skipped" and record.exercise in by_exercise:
@@ -61,6 +68,10 @@ def build_results(assignment: Assignment, records: list[TestRecord], *, submissi
     tests, exercises = [], {}
     for exercise in assignment.exercises:
         group = by_exercise[exercise.id]
+        if exercise.id in removed_test_cells:
+            group = [TestRecord(nodeid=f"{exercise.id}::test_cell", name=f"test_{exercise.id}", exercise=exercise.id,
+                                kind="hidden", device=None, outcome="failed", hint="test_cell_removed",
+                                message=TEST_CELL_REMOVED.render(lang, exercise=exercise.id))]
         if not group:
             group = [TestRecord(nodeid=f"{exercise.id}::missing", name=exercise.id, exercise=exercise.id,
                                 kind="hidden", device=None, outcome="error",

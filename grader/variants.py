@@ -59,6 +59,20 @@ def make_submission(assignment_id: str, variant: Variant) -> dict:
     return notebook
 
 
+def typed_in_release(assignment_id: str, variant: Variant | None = None, root: Path | None = None) -> dict:
+    """The released notebook (nbgrader metadata and all) with each solution cell filled in
+    as a student would: with the reference, or with a variant's code where it has some."""
+    root = root or course_root()
+    released = json.loads((root / "exercises" / assignment_id / f"{assignment_id}.ipynb").read_text(encoding="utf-8"))
+    solution = json.loads(solution_path(assignment_id, root).read_text(encoding="utf-8"))
+    replace = variant.replace if variant else {}
+    for cell, solved in zip(released["cells"], solution["cells"]):
+        grade_id = nbgrader_meta(cell).get("grade_id")
+        if nbgrader_meta(cell).get("solution"):
+            cell["source"] = replace.get(grade_id, cell_source(solved))
+    return released
+
+
 def write_submissions(assignment_id: str, variants: list[Variant], folder: Path) -> dict[str, Path]:
     folder.mkdir(parents=True, exist_ok=True)
     paths = {}

@@ -13,6 +13,7 @@ import pytest
 from grader.course import assignment_ids, cell_source, load_assignment, nbgrader_meta
 from grader.grading import GradeOptions, grade_batch, submission_names
 from grader.release import out_of_sync
+from grader.variants import typed_in_release
 
 A = "01_neurons"
 
@@ -23,12 +24,7 @@ def solution_notebook(root):
 
 def typed_in(root, assignment_id=A):
     """The released notebook with each solution cell filled in, as a student would."""
-    released = json.loads((root / "exercises" / assignment_id / f"{assignment_id}.ipynb").read_text(encoding="utf-8"))
-    solution = json.loads((root / "solutions" / assignment_id / f"{assignment_id}.ipynb").read_text(encoding="utf-8"))
-    for cell, solved in zip(released["cells"], solution["cells"]):
-        if nbgrader_meta(cell).get("solution"):
-            cell["source"] = cell_source(solved)
-    return released
+    return typed_in_release(assignment_id, root=root)
 
 
 @pytest.fixture(scope="module")

@@ -106,18 +106,6 @@ def same_state(got: Any, expected: dict, rtol: float = STATE_RTOL, atol: float =
     return True
 
 
-def trajectory(f, x0: torch.Tensor, lr: float, steps: int, sign: float = -1.0, accumulate: bool = False) -> list:
-    """x_0 .. x_steps of gradient descent (or of the known slips: ascent, unreset gradients)."""
-    x, total, points = x0.detach().clone(), torch.zeros_like(x0), [x0.detach().clone()]
-    for _ in range(steps):
-        leaf = x.clone().requires_grad_(True)
-        (grad,) = torch.autograd.grad(f(leaf), leaf)
-        total = total + grad if accumulate else grad
-        x = x + sign * lr * total
-        points.append(x.clone())
-    return points
-
-
 def loss_number(value: Any, what: str) -> float:
     """A loss the student returned: a Python number, or a tensor without a graph."""
     if isinstance(value, torch.Tensor):

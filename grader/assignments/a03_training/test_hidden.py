@@ -18,7 +18,7 @@ from grader import checks
 from grader.assignments.a03_training import MISTAKES
 from grader.assignments.a03_training.runs import (
     HARNESS_SOURCE, Run, check_epoch_loss, check_evaluation, check_history_shape, classification_data,
-    close_number, evaluation_expected, loss_number, regression_data, same_state, spec, state_on_cpu, training_mistake, trajectory)
+    close_number, evaluation_expected, loss_number, regression_data, same_state, spec, state_on_cpu, training_mistake)
 from grader.checks import Mistake
 from grader.engine.protocol import Handle, tensor_meta
 
@@ -187,6 +187,18 @@ GD_CASES = [
     ("softplus", (2, 3), torch.float32, 0.1, 5),
     ("bowl", (3,), torch.float32, 0.1, 0),
 ]
+
+
+def trajectory(f, x0: torch.Tensor, lr: float, steps: int, sign: float = -1.0, accumulate: bool = False) -> list:
+    """x_0 .. x_steps of gradient descent (or of the known slips: ascent, unreset gradients)."""
+    x, total, points = x0.detach().clone(), torch.zeros_like(x0), [x0.detach().clone()]
+    for _ in range(steps):
+        leaf = x.clone().requires_grad_(True)
+        (grad,) = torch.autograd.grad(f(leaf), leaf)
+        total = total + grad if accumulate else grad
+        x = x + sign * lr * total
+        points.append(x.clone())
+    return points
 
 
 @pytest.mark.exercise("gradient_descent")

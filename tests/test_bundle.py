@@ -1,0 +1,98 @@
+"""The student bundle (`python -m grader release ID`): the released notebook and the public
+kit, nothing that reveals a solution or a hidden test, and self-checks that work from the
+bundle alone."""
+
+import json
+import re
+import subprocess
+import sys
+
+import pytest
+
+from grader.bundle import HIDDEN_FILES, build_bundle
+from grader.course import SOLUTION_BEGIN, SOLUTION_END, assignment_ids, cell_source, nbgrader_meta, source_notebook
+from grader.variants import typed_in_release
+
+ASSIGNMENTS = assignment_ids()
+
+
+def solution_snippets(assignment_id: str) -> set[str]:
+    """Every two consecutive code lines of each reference solution region (a hint may quote
+    one line of a solution; two in a row are solution code)."""
+    notebook = json.loads(source_notebook(assignment_id).read_text(encoding="utf-8"))
+    snippets = set()
+    for cell in notebook["cells"]:
+        region, inside = [], False
+        for line in cell_source(cell).splitlines():
+            stripped = line.strip()
+            if stripped == SOLUTION_BEGIN:
+                region, inside = [], True
+            elif stripped == SOLUTION_END:
+                inside = False
+                snippets.update("\n".join(pair) for pair in zip(region, region[1:]))
+            elif inside and stripped and not stripped.startswith("#"):
+                region.append(stripped)
+    return snippets
+
+
+def code_lines(text: str) -> str:
+    return "\n".join(line.strip() for line in text.splitlines() if line.strip() and not line.strip().startswith("#"))
+
+
+@pytest.fixture(scope="module")
+def bundles(tmp_path_factory):
+    out = tmp_path_factory.mktemp("dist")
+    return {a: build_bundle(a, out) for a in ASSIGNMENTS}
+
+
+@pytest.mark.parametrize("assignment_id", ASSIGNMENTS)
+def test_bundle_holds_no_solution_and_no_hidden_test(bundles, assignment_id):
+    folder = bundles[assignment_id]
+    files = [p for p in folder.rglob("*") if p.is_file()]
+    names = {p.name for p in files}
+    assert not names & set(HIDDEN_FILES)
+    assert not any(part in ("source", "solutions", "exercises") for p in files for part in p.relative_to(folder).parts)
+    others = [a for a in ASSIGNMENTS if a != assignment_id]
+    assert not any(f"a{other}" in p.parts for other in others for p in files)  # only this assignment's checks
+    notebook = (folder / f"{assignment_id}.ipynb").read_text(encoding="utf-8")
+    for marker in ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS"):
+        assert marker not in notebook
+    secrets = set().union(*(solution_snippets(a) for a in ASSIGNMENTS))
+    assert secrets
+    for path in files:
+        if path.suffix == ".py":
+            text = code_lines(path.read_text(encoding="utf-8"))
+            leaked = [snippet for snippet in secrets if snippet in text]
+            assert not leaked, (path, leaked[:3])
+    code = [cell_source(c) for c in json.loads(notebook)["cells"] if nbgrader_meta(c).get("solution")]
+    assert all(re.search(r"raise NotImplementedError\(\)", c) for c in code)
+
+
+SELF_CHECK = """
+import io, json, sys, contextlib
+from pathlib import Path
+import grader
+assert Path(grader.__file__).resolve().is_relative_to(Path.cwd().resolve()), grader.__file__
+notebook = json.loads(Path(sys.argv[1]).read_text(encoding="utf-8"))
+namespace = {"__name__": "__main__"}
+for cell in notebook["cells"]:
+    source = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+    if cell["cell_type"] == "code" and not source.startswith("verificar("):
+        with contextlib.redirect_stdout(io.StringIO()):
+            exec(source, namespace)
+from grader.kit.local import run_public_checks
+result = run_public_checks(sys.argv[2], namespace)
+print(result["score"], result["max_score"])
+"""
+
+
+@pytest.mark.parametrize("assignment_id", ASSIGNMENTS)
+def test_bundle_self_checks_work_on_their_own(bundles, assignment_id, tmp_path):
+    folder = bundles[assignment_id]
+    solved = tmp_path / "solved.ipynb"
+    solved.write_text(json.dumps(typed_in_release(assignment_id)), encoding="utf-8")
+    done = subprocess.run([sys.executable, "-c", SELF_CHECK, str(solved), assignment_id], cwd=folder,
+                          capture_output=True, text=True, timeout=300, env={"PATH": "/usr/bin:/bin"})
+    assert done.returncode == 0, done.stderr[-3000:]
+    score, max_score = map(float, done.stdout.split()[-2:])
+    assert score == max_score > 0
