@@ -166,6 +166,86 @@ _RULES: list[tuple[tuple[str, ...], tuple[str, ...], Diagnosis]] = [
     ),
     (
         ("RuntimeError",),
+        ("channels, but got",),
+        Diagnosis(
+            "channels_mismatch",
+            Text(
+                pt="O número de canais da entrada não é o que a camada espera. O PyTorch usa (N, C, L) para sinais e "
+                "(N, C, H, W) para imagens: um sinal (N, L) precisa de `x.unsqueeze(1)`; dados (N, H, W, C) "
+                "precisam de `x.permute(0, 3, 1, 2)`.",
+                en="The input's channel count is not what the layer expects. PyTorch uses (N, C, L) for signals and "
+                "(N, C, H, W) for images: an (N, L) signal needs `x.unsqueeze(1)`; (N, H, W, C) data needs "
+                "`x.permute(0, 3, 1, 2)`.",
+            ),
+        ),
+    ),
+    (
+        ("RuntimeError", "ValueError"),
+        ("running_mean should contain", "expected 2d or 3d input (got 4d input)", "expected 4d input (got"),
+        Diagnosis(
+            "batchnorm_size",
+            Text(
+                pt="A BatchNorm não combina com a camada anterior: `num_features` é o número de canais que sai da "
+                "convolução, e imagens (N, C, H, W) usam `BatchNorm2d` (sinais, `BatchNorm1d`).",
+                en="The BatchNorm does not match the layer before it: `num_features` is the number of channels the "
+                "convolution outputs, and (N, C, H, W) images use `BatchNorm2d` (signals, `BatchNorm1d`).",
+            ),
+        ),
+    ),
+    (
+        ("RuntimeError",),
+        ("kernel size can't be greater than actual input size", "output size is too small"),
+        Diagnosis(
+            "input_too_small",
+            Text(
+                pt="A entrada ficou menor que o kernel: acompanhe a altura e a largura camada por camada (cada pooling "
+                "divide por 2) e use menos camadas de redução ou padding.",
+                en="The input became smaller than the kernel: track height and width layer by layer (each pooling "
+                "halves them) and use fewer downsampling layers, or padding.",
+            ),
+        ),
+    ),
+    (
+        ("ValueError", "RuntimeError"),
+        ("padding='same' is not supported for strided convolutions",),
+        Diagnosis(
+            "same_padding_stride",
+            Text(
+                pt="`padding='same'` só vale com stride 1; com stride > 1, calcule o padding (p = (k − 1) // 2 "
+                "para kernels ímpares).",
+                en="`padding='same'` only works with stride 1; with stride > 1, compute the padding (p = (k − 1) // 2 "
+                "for odd kernels).",
+            ),
+        ),
+    ),
+    (
+        ("ValueError", "RuntimeError"),
+        ("expected more than 1 value per channel when training",),
+        Diagnosis(
+            "batchnorm_single_sample",
+            Text(
+                pt="A BatchNorm em modo de treino precisa de mais de um valor por canal: use lotes com mais de uma "
+                "amostra (ou `drop_last=True`), ou `model.eval()` para prever uma amostra só.",
+                en="BatchNorm in training mode needs more than one value per channel: use batches of more than one "
+                "sample (or `drop_last=True`), or `model.eval()` to predict a single sample.",
+            ),
+        ),
+    ),
+    (
+        ("ValueError", "RuntimeError"),
+        ("to match target batch_size",),
+        Diagnosis(
+            "flatten_batch_size",
+            Text(
+                pt="O achatamento mudou o tamanho do lote: use `x.flatten(1)` ou `x.view(x.size(0), -1)`, nunca "
+                "`view(-1, F)` com F escrito à mão.",
+                en="Flattening changed the batch size: use `x.flatten(1)` or `x.view(x.size(0), -1)`, never "
+                "`view(-1, F)` with a hand-written F.",
+            ),
+        ),
+    ),
+    (
+        ("RuntimeError",),
         ("could not infer output dtype", "must have the same dtype", "expected scalar type"),
         Diagnosis(
             "dtype_mismatch",

@@ -27,6 +27,19 @@ class Variant:
     extra_cells: list[str] = field(default_factory=list)  # code cells appended at the end
 
 
+def edit_reference(assignment_id: str, exercise: str, *replacements: tuple[str, str]) -> dict[str, str]:
+    """{exercise: its reference solution (from source/) with each (old, new) replaced once}.
+    Fails when `old` is not there exactly once, so a change to the source cannot silently
+    void a variant."""
+    from grader.course import load_assignment
+
+    source = load_assignment(assignment_id).exercise(exercise).reference
+    for old, new in replacements:
+        assert source.count(old) == 1, f"{exercise}: {old!r} is not in the reference exactly once"
+        source = source.replace(old, new)
+    return {exercise: source}
+
+
 def load_variants(assignment_id: str) -> list[Variant]:
     module = importlib.import_module(module_name(assignment_id) + ".variants")
     return list(module.VARIANTS)

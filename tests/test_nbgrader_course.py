@@ -153,3 +153,14 @@ def test_every_assignment_autogrades_through_nbgrader(root, tmp_path, assignment
     run([sys.executable, "-m", "grader", "autograde", assignment_id, "--jobs", "1", "--quiet"], course)
     run([sys.executable, "-m", "nbgrader", "export"], course)
     assert exported(course)["alice"] == load_assignment(assignment_id).max_score
+
+
+def test_validate_button_flags_a_failing_public_check(course_run):
+    """`nbgrader validate` (the notebook's Validate button) runs the student's kernel: there the
+    self-checks are feedback, and a failing one fails validation instead of a silent success."""
+    course, _, _, _ = course_run
+    notebook = course / "submitted" / "{}" / A / f"{A}.ipynb"
+    passing = run([sys.executable, "-m", "nbgrader", "validate", str(notebook).format("alice")], course)
+    failing = run([sys.executable, "-m", "nbgrader", "validate", str(notebook).format("bob")], course)
+    assert "Success! Your notebook passes all the tests." in passing
+    assert "VALIDATION FAILED" in failing and "`step` não passou" in failing

@@ -9,6 +9,7 @@ hang or a crash costs only the exercise that caused it.
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -164,6 +165,7 @@ class StudentSession:
         self.call_seed: int | None = None
         self._child: Child | None = None
         self._sent_references: set[str] = set()
+        self._reused: dict[str, Any] = {}  # call(reuse=True) results, valid while this child lives
         self._bad_cells: set[int] = set()
         self._started = 0.0
         self._next_id = 0
@@ -208,6 +210,7 @@ class StudentSession:
                 return
             self._child = self.launcher.start()  # started and greeted
             self._sent_references.clear()
+            self._reused.clear()
             self._send({"op": "init", "seed": self.seed}, timeout=30)
             for index, source in enumerate(self.cells, start=1):
                 if index in self._bad_cells:
@@ -327,11 +330,14 @@ class StudentSession:
         return None
 
     def call(self, name: str, *args: Any, device: Any = None, timeout: float | None = None,
-             seed: int | None = None, keep: bool = False, return_args: bool = False, **kwargs: Any) -> Any:
+             seed: int | None = None, keep: bool = False, return_args: bool = False, reuse: bool = False,
+             **kwargs: Any) -> Any:
         """Call the student's `name(*args, **kwargs)`; tensors in args go to `device`.
 
         With `return_args`, return `(value, args_after_the_call)` to check that the
-        student's code left its inputs untouched."""
+        student's code left its inputs untouched. With `reuse` (and `keep`), a second call
+        with the same arguments returns the first one's result while the student's process
+        lives (e.g. a model a public and a hidden check both evaluate, trained once)."""
         message = {
             "op": "call",
             "target": {"name": name},
@@ -343,7 +349,14 @@ class StudentSession:
         }
         if seed is not None:
             message["seed"] = seed
-        return self._request(name, message, timeout or self.limits.call_seconds)
+        key = json.dumps([name, message["args"], message["kwargs"], message["device"]], sort_keys=True) if reuse \
+            else None
+        if key is not None and key in self._reused:
+            return self._reused[key]
+        value = self._request(name, message, timeout or self.limits.call_seconds)
+        if key is not None:
+            self._reused[key] = value
+        return value
 
     def get(self, name: str) -> Any:
         """The value of a name the student defined (a constant such as AND_THRESHOLD)."""

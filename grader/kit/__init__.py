@@ -24,6 +24,8 @@ __all__ = ["verificar", "verificar_tudo", "dica", "check", "check_all", "hint"]
 
 UNKNOWN = Text(pt="Exercício desconhecido: `{name}`.", en="Unknown exercise: `{name}`.")
 NO_MORE = Text(pt="(Esta é a última dica.)", en="(This is the last hint.)")
+FAILED_CHECK = Text(pt="`{name}` não passou nas verificações públicas.",
+                   en="`{name}` did not pass its public checks.")
 HINT_HEADER = Text(pt="Dica {level}/{total} para `{name}`:", en="Hint {level}/{total} for `{name}`:")
 
 _hint_levels: dict[str, int] = {}
@@ -78,6 +80,9 @@ def verificar(nome: str, *, _namespace: dict | None = None):
     namespace = _namespace if _namespace is not None else sys._getframe(1).f_globals
     result = _run(ladders[nome][0], namespace, nome)
     _show("\n".join(exercise_lines(nome, result["tests"], _language())))
+    if os.environ.get("NBGRADER_EXECUTION") == "validate" and result["score"] < result["max_score"]:
+        # `nbgrader validate` (the Validate button) reports a cell as failed only when it raises.
+        raise AssertionError(FAILED_CHECK.render(_language(), name=nome))
     return None
 
 

@@ -14,17 +14,11 @@ not notice a best state that was not kept).
 
 from __future__ import annotations
 
-from grader.course import load_assignment
-from grader.variants import Variant
+from functools import partial
 
+from grader.variants import Variant, edit_reference
 
-def edit(exercise: str, *replacements: tuple[str, str]) -> dict[str, str]:
-    """{exercise: its reference with each (old, new) replaced once}."""
-    source = load_assignment("03_training").exercise(exercise).reference
-    for old, new in replacements:
-        assert source.count(old) == 1, f"{exercise}: {old!r} is not in the reference exactly once"
-        source = source.replace(old, new)
-    return {exercise: source}
+edit = partial(edit_reference, "03_training")
 
 
 SPLIT = "X, y, test_size=val_fraction, stratify=y, random_state=seed)"
