@@ -102,7 +102,7 @@ class Assignment:
 
     def setup_without_kit(self) -> str:
         """The setup cell minus the self-check import (the grading process needs none)."""
-        return "\n".join(l for l in self.setup.split("\n") if "grader.kit" not in l)
+        return "\n".join(l for l in self.setup.split("\n") if not l.strip().startswith("from grader.kit import"))
 
 
 def _definition(source: str, name: str) -> tuple[str, str]:

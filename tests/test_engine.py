@@ -44,6 +44,13 @@ def test_not_attempted_missing_and_not_callable():
             s.call("C")
 
 
+def test_a_class_still_holding_the_placeholder_is_not_attempted():
+    cells = ["class Block:\n    \"\"\"docstring\"\"\"\n    # SEU CODIGO AQUI\n    raise NotImplementedError()"]
+    with session(cells) as s:
+        with pytest.raises(NotAttempted):
+            s.call("Block")
+
+
 def test_student_exception_is_reported_with_its_line():
     with session(["def f(x):\n    return x / 0"]) as s:
         with pytest.raises(StudentError) as info:

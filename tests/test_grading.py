@@ -160,7 +160,7 @@ def test_catalog_and_source_agree(root, assignment_id):
     names = []
     for line in section.splitlines():
         if line.startswith("| `"):
-            names += re.findall(r"`([A-Za-z_]+)`", line.split("|")[1])
+            names += re.findall(r"`([A-Za-z_][A-Za-z0-9_]*)`", line.split("|")[1])
     assert names == load_assignment(assignment_id).order
 
 

@@ -10,6 +10,7 @@ hang or a crash costs only the exercise that caused it.
 from __future__ import annotations
 
 import json
+import re
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -315,12 +316,25 @@ class StudentSession:
                 self.crash_log.append(f"{name}: {exc}")
                 raise StudentError(name, error=str(exc)) from None
         if status == "missing":
+            if self._placeholder_defines(name):
+                raise NotAttempted(name)
             raise NotDefined(name, cell_error=self._first_cell_error())
         if status == "not-callable":
             raise NotCallable(name, type=str(reply.get("type", "?")))
         if status == "error" and isinstance(reply.get("error"), dict):
             raise failure_from_error(name, reply["error"])
         raise StudentCrash(name)
+
+    def _placeholder_defines(self, name: str) -> bool:
+        """A cell meant to define `name` stopped at the placeholder `raise NotImplementedError()`
+        (e.g. a class whose body is still the stub): not attempted, rather than undefined."""
+        pattern = re.compile(rf"^\s*(class|def)\s+{re.escape(name)}\b", re.MULTILINE)
+        for cell in self.cell_results:
+            error = cell.error or {}
+            if error.get("type") == "NotImplementedError" and not error.get("message") and \
+                    pattern.search(self.cells[cell.index - 1]):
+                return True
+        return False
 
     def _first_cell_error(self) -> dict | None:
         """The first cell error other than a not-attempted placeholder (it may explain a missing name)."""

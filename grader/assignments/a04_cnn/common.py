@@ -1,0 +1,125 @@
+"""Grading-side helpers shared by the public and hidden checks of 04_cnn: sizes as PyTorch
+computes them, the known wrong formulas, the conv block's expected behaviour, and the
+evaluation of a trained classifier."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from grader import checks
+from grader.assignments.a04_cnn import MISTAKES
+from grader.checks import Mistake
+from grader.engine.protocol import Handle
+
+
+def whole(value: Any, what: str) -> int:
+    """An exact integer from a number the student returned; a fraction means `/` for `//`."""
+    number = checks.number(value, what)
+    if number != int(number):
+        raise Mistake(MISTAKES["float_division"], "float_division", what=what, value=number)
+    return int(number)
+
+
+def torch_conv_size(size: int, kernel: int, stride: int = 1, padding: int = 0, dilation: int = 1) -> int:
+    """What nn.Conv1d itself makes of a side of `size`."""
+    layer = nn.Conv1d(1, 1, kernel, stride=stride, padding=padding, dilation=dilation, bias=False)
+    with torch.no_grad():
+        return int(layer(torch.zeros(1, 1, size)).shape[-1])
+
+
+def torch_pool_size(size: int, kernel: int, stride: int | None = None, padding: int = 0) -> int:
+    return int(nn.MaxPool1d(kernel, stride=stride, padding=padding)(torch.zeros(1, 1, size)).shape[-1])
+
+
+def conv_size_mistake(actual: int, size: int, kernel: int, stride: int, padding: int, dilation: int) -> str | None:
+    """The known slip that gives `actual` for these parameters, if one does."""
+    span = dilation * (kernel - 1) + 1
+    candidates = {
+        "missing_plus_one": (size + 2 * padding - span) // stride,
+        "padding_once": (size + padding - span) // stride + 1,
+        "dilation_ignored": (size + 2 * padding - kernel) // stride + 1,
+        "stride_ignored": size + 2 * padding - span + 1,
+    }
+    expected = (size + 2 * padding - span) // stride + 1
+    for key, value in candidates.items():
+        if value == actual != expected:
+            return key
+    return None
+
+
+# ----------------------------------------------------------------------- ConvBlock
+
+
+def block_parts(state: Any, cin: int, cout: int) -> dict:
+    """The conv's and the BatchNorm's tensors in a ConvBlock's state_dict, found by shape
+    and role (any attribute names)."""
+    if not isinstance(state, dict):
+        raise Mistake(MISTAKES["block_layers"], "block_layers", cin=cin, cout=cout, detail=checks.describe_type(state))
+    kernels = [k for k, v in state.items() if isinstance(v, torch.Tensor) and v.dim() == 4]
+    norms = [k[: -len("running_mean")] for k in state if k.endswith("running_mean")]
+    if len(kernels) != 1 or tuple(state[kernels[0]].shape) != (cout, cin, 3, 3):
+        shapes = [tuple(state[k].shape) for k in kernels]
+        raise Mistake(MISTAKES["block_layers"], "block_layers", cin=cin, cout=cout,
+                      detail=f"pesos 4-D / 4-D weights: {shapes}")
+    if len(norms) != 1 or tuple(state[norms[0] + "running_mean"].shape) != (cout,):
+        raise Mistake(MISTAKES["block_layers"], "block_layers", cin=cin, cout=cout,
+                      detail=f"BatchNorm: {[tuple(state[n + 'running_mean'].shape) for n in norms]}")
+    conv, norm = kernels[0][: -len("weight")], norms[0]
+    return {"weight": state[kernels[0]], "bias": state.get(conv + "bias"),
+            "bn_weight": state.get(norm + "weight"), "bn_bias": state.get(norm + "bias"),
+            "running_mean": state[norm + "running_mean"], "running_var": state[norm + "running_var"]}
+
+
+def block_reference(parts: dict, x: torch.Tensor, training: bool, relu_first: bool = False):
+    """(output, running_mean, running_var) of Conv2d(3, pad 1) -> BatchNorm2d -> ReLU -> MaxPool2d(2)."""
+    x = x.double()
+    mean, var = parts["running_mean"].double().clone(), parts["running_var"].double().clone()
+    bias = None if parts["bias"] is None else parts["bias"].double()
+    y = F.conv2d(x, parts["weight"].double(), bias, padding=1)
+    if relu_first:
+        y = F.relu(y)
+    y = F.batch_norm(y, mean, var, None if parts["bn_weight"] is None else parts["bn_weight"].double(),
+                     None if parts["bn_bias"] is None else parts["bn_bias"].double(), training=training)
+    if not relu_first:
+        y = F.relu(y)
+    return F.max_pool2d(y, 2), mean, var
+
+
+# ----------------------------------------------------------------------- trained models
+
+
+def classifier_accuracy(student, model: Handle, X: torch.Tensor, y: torch.Tensor, device: str, what: str) -> float:
+    """The grader evaluates the student's model itself: eval mode, its logits, their arg-max."""
+    student.call_handle(model, ["eval"], name=f"{what}.eval()")
+    logits = checks.tensor_on(student.call_handle(model, [], X, device=device, name=f"{what}(X)"), f"{what}(X)",
+                              device)
+    expected = (len(X), int(y.max()) + 1)
+    if tuple(logits.shape) != expected:
+        raise Mistake(MISTAKES["logits_shape"], "logits_shape", what=f"{what}(X)", expected=expected,
+                      actual=tuple(logits.shape))
+    checks.finite(logits, f"{what}(X)", MISTAKES["diverged"], "diverged")
+    return float((logits.argmax(dim=1) == y).double().mean())
+
+
+def trained_model(student, name: str, device: str, timeout: float) -> Handle:
+    """The model `name(device)` returns, trained once per device and student process."""
+    model = student.call(name, device, keep=True, reuse=True, timeout=timeout)
+    if not isinstance(model, Handle):
+        raise Mistake(MISTAKES["not_a_model"], "not_a_model", name=name, type=checks.describe_type(model))
+    return model
+
+
+HAS_LAYER = """
+import torch.nn as nn
+
+def has_layer(model, kind):
+    return any(isinstance(m, getattr(nn, kind)) for m in model.modules())
+"""
+
+
+def has_layer(student, model: Handle, kind: str) -> bool:
+    return student.run_grader_code(HAS_LAYER, "has_layer", model, kind, name=f"{kind}?") is True
