@@ -147,12 +147,17 @@ def test_feedback_shows_the_engine_and_hides_the_hidden_tests(course_run, root):
 
 
 @pytest.mark.parametrize("assignment_id", [a for a in assignment_ids() if a != A])
-def test_every_assignment_autogrades_through_nbgrader(root, tmp_path, assignment_id):
+def test_every_assignment_autogrades_through_plain_nbgrader(root, tmp_path, assignment_id):
+    """Plain `nbgrader autograde` (no wrapper) is judged by the engine too: the course's
+    config replaces its Execute step."""
     course = make_course(root, tmp_path, assignment_id)
     submit(course, "alice", assignment_id, typed_in_release(assignment_id))
-    run([sys.executable, "-m", "grader", "autograde", assignment_id, "--jobs", "1", "--quiet"], course)
+    submit(course, "carol", assignment_id, json.loads(
+        (root / "exercises" / assignment_id / f"{assignment_id}.ipynb").read_text(encoding="utf-8")))
+    run([sys.executable, "-m", "nbgrader", "autograde", assignment_id], course)
     run([sys.executable, "-m", "nbgrader", "export"], course)
-    assert exported(course)["alice"] == load_assignment(assignment_id).max_score
+    grades = exported(course)
+    assert grades["alice"] == load_assignment(assignment_id).max_score and grades["carol"] == 0
 
 
 def test_validate_button_flags_a_failing_public_check(course_run):
