@@ -93,6 +93,15 @@ def number(value: Any, what: str) -> float:
     raise Mistake(NOT_A_NUMBER, "not_a_number", what=what, type=describe_type(value))
 
 
+def whole(value: Any, what: str, text: Text, key: str) -> int:
+    """An exact integer from a number the student returned (int, integral float, 0-d tensor);
+    a fraction raises Mistake(text, key) with `what` and `value`."""
+    result = number(value, what)
+    if result != int(result):
+        raise Mistake(text, key, what=what, value=result)
+    return int(result)
+
+
 def tensor(value: Any, what: str) -> torch.Tensor:
     """The tensor the student returned, or a Mistake saying what came instead."""
     if not isinstance(value, torch.Tensor):

@@ -11,10 +11,7 @@ from grader.checks import Mistake
 
 def whole(value, what: str) -> int:
     """An exact integer from a number the student returned (int, integral float, 0-d tensor)."""
-    number = checks.number(value, what)
-    if number != int(number):
-        raise Mistake(MISTAKES["not_an_int"], "not_an_int", what=what, value=number)
-    return int(number)
+    return checks.whole(value, what, MISTAKES["not_an_int"], "not_an_int")
 
 
 IRIS_SHAPES = {"0.weight": (20, 4), "0.bias": (20,)}

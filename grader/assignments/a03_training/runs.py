@@ -13,11 +13,12 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from sklearn.datasets import load_iris
 
 from grader import checks
 from grader.assignments.a03_training import MISTAKES, harness
 from grader.checks import Mistake
-from grader.engine.protocol import tensor_meta
+from grader.engine.protocol import Handle, tensor_meta
 
 HARNESS_SOURCE = Path(harness.__file__).read_text(encoding="utf-8")
 
@@ -224,3 +225,54 @@ def check_history_shape(history: Any, epochs: int) -> dict:
             raise Mistake(MISTAKES["history_shape"], "history_shape", epochs=epochs, detail=f"'{key}': {size}")
         out[key] = [loss_number(v, f"history['{key}']") for v in values]
     return out
+
+
+# ----------------------------------------------------------------------- Iris: loaders and the trained model
+
+IRIS_X, IRIS_Y = load_iris(return_X_y=True)
+IRIS_INPUTS = torch.tensor(IRIS_X, dtype=torch.float32)
+IRIS_LABELS = torch.tensor(IRIS_Y)
+
+
+def loader_passes(student, *args, **kwargs) -> dict:
+    pair = student.call("make_iris_loaders", *args, keep=True, **kwargs)
+    if not isinstance(pair, (tuple, list)) or len(pair) != 2 or not all(isinstance(p, Handle) for p in pair):
+        raise Mistake(MISTAKES["loaders_pair"], "loaders_pair", detail=checks.describe_type(pair))
+    return student.run_grader_code(HARNESS_SOURCE, "loader_passes", *pair, name="make_iris_loaders")
+
+
+def batches_of(passes: list, which: str) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    out = []
+    for batch in passes:
+        if not (isinstance(batch, list) and len(batch) == 2 and all(isinstance(t, torch.Tensor) for t in batch)):
+            raise Mistake(MISTAKES["loader_batches"], "loader_batches", which=which,
+                          detail=checks.describe_type(batch))
+        X, y = batch
+        if X.dim() != 2 or X.shape[1] != 4 or y.shape != (X.shape[0],):
+            raise Mistake(MISTAKES["loader_batches"], "loader_batches", which=which,
+                          detail=f"X {tuple(X.shape)}, y {tuple(y.shape)}")
+        if X.dtype != torch.float32 or y.dtype != torch.int64:
+            raise Mistake(MISTAKES["loader_dtypes"], "loader_dtypes", x_dtype=str(X.dtype).removeprefix("torch."),
+                          y_dtype=str(y.dtype).removeprefix("torch."))
+        out.append((X, y))
+    if not out:
+        raise Mistake(MISTAKES["loader_batches"], "loader_batches", which=which, detail="0 lotes / 0 batches")
+    return out
+
+
+def trained_iris(student, device: str) -> Handle:
+    """The model `train_iris(device)` returns (trained once per device and student process), in eval mode."""
+    model = student.call("train_iris", device, keep=True, reuse=True, timeout=60)
+    if not isinstance(model, Handle):
+        raise Mistake(MISTAKES["not_a_model"], "not_a_model", type=checks.describe_type(model))
+    student.call_handle(model, ["eval"], name="model.eval()")
+    return model
+
+
+def iris_accuracy(student, model: Handle, inputs: torch.Tensor, device: str) -> float:
+    """The grader evaluates the student's Iris model itself: its logits for `inputs`, their arg-max."""
+    logits = student.call_handle(model, [], inputs, device=device, name="model(X)")
+    logits = checks.tensor_on(logits, "model(X)", device)
+    checks.shape(logits, (150, 3), "model(X)")
+    checks.finite(logits, "model(X)", MISTAKES["iris_diverged"], "iris_diverged")
+    return float((logits.argmax(dim=1) == IRIS_LABELS).double().mean())

@@ -12,46 +12,17 @@ from collections import Counter
 import numpy as np
 import pytest
 import torch
-from sklearn.datasets import load_iris
 
 from grader import checks
 from grader.assignments.a03_training import MISTAKES
 from grader.assignments.a03_training.runs import (
-    HARNESS_SOURCE, Run, check_epoch_loss, check_evaluation, check_history_shape, classification_data,
-    close_number, evaluation_expected, loss_number, regression_data, same_state, spec, state_on_cpu, training_mistake)
+    HARNESS_SOURCE, IRIS_INPUTS, IRIS_X, IRIS_Y, Run, batches_of, check_epoch_loss, check_evaluation,
+    check_history_shape, classification_data, close_number, iris_accuracy, loader_passes,
+    loss_number, regression_data, same_state, spec, state_on_cpu, trained_iris, training_mistake)
 from grader.checks import Mistake
-from grader.engine.protocol import Handle, tensor_meta
+from grader.engine.protocol import tensor_meta
 
 # ----------------------------------------------------------------------- make_iris_loaders
-
-IRIS_X, IRIS_Y = load_iris(return_X_y=True)
-
-
-def loader_passes(student, *args, **kwargs) -> dict:
-    pair = student.call("make_iris_loaders", *args, keep=True, **kwargs)
-    if not isinstance(pair, (tuple, list)) or len(pair) != 2 or not all(isinstance(p, Handle) for p in pair):
-        raise Mistake(MISTAKES["loaders_pair"], "loaders_pair", detail=checks.describe_type(pair))
-    return student.run_grader_code(HARNESS_SOURCE, "loader_passes", *pair, name="make_iris_loaders")
-
-
-def batches_of(passes: list, which: str) -> list[tuple[torch.Tensor, torch.Tensor]]:
-    out = []
-    for batch in passes:
-        if not (isinstance(batch, list) and len(batch) == 2 and all(isinstance(t, torch.Tensor) for t in batch)):
-            raise Mistake(MISTAKES["loader_batches"], "loader_batches", which=which,
-                          detail=checks.describe_type(batch))
-        X, y = batch
-        if X.dim() != 2 or X.shape[1] != 4 or y.shape != (X.shape[0],):
-            raise Mistake(MISTAKES["loader_batches"], "loader_batches", which=which,
-                          detail=f"X {tuple(X.shape)}, y {tuple(y.shape)}")
-        if X.dtype != torch.float32 or y.dtype != torch.int64:
-            raise Mistake(MISTAKES["loader_dtypes"], "loader_dtypes", x_dtype=str(X.dtype).removeprefix("torch."),
-                          y_dtype=str(y.dtype).removeprefix("torch."))
-        out.append((X, y))
-    if not out:
-        raise Mistake(MISTAKES["loader_batches"], "loader_batches", which=which, detail="0 lotes / 0 batches")
-    return out
-
 
 def joined(batches) -> tuple[torch.Tensor, torch.Tensor]:
     return torch.cat([X for X, _ in batches]).double(), torch.cat([y for _, y in batches])
@@ -342,25 +313,10 @@ def test_fit(student, device, reference, scenario):
 
 # ----------------------------------------------------------------------- train_iris
 
-IRIS_INPUTS = torch.tensor(IRIS_X, dtype=torch.float32)
-IRIS_LABELS = torch.tensor(IRIS_Y)
-
-
-def iris_accuracy(student, model: Handle, inputs: torch.Tensor, device: str) -> float:
-    logits = student.call_handle(model, [], inputs, device=device, name="model(X)")
-    logits = checks.tensor_on(logits, "model(X)", device)
-    checks.shape(logits, (150, 3), "model(X)")
-    checks.finite(logits, "model(X)", MISTAKES["iris_diverged"], "iris_diverged")
-    return float((logits.argmax(dim=1) == IRIS_LABELS).double().mean())
-
-
 @pytest.mark.exercise("train_iris")
 def test_train_iris(student, device):
     """≥ 95% nas 150 amostras brutas, no dispositivo pedido, dentro do tempo"""
-    model = student.call("train_iris", device, keep=True, timeout=60)
-    if not isinstance(model, Handle):
-        raise Mistake(MISTAKES["not_a_model"], "not_a_model", type=checks.describe_type(model))
-    student.call_handle(model, ["eval"], name="model.eval()")
+    model = trained_iris(student, device)
     accuracy = iris_accuracy(student, model, IRIS_INPUTS, device)
     if accuracy < 0.95:
         standardized = (IRIS_INPUTS - IRIS_INPUTS.mean(dim=0)) / IRIS_INPUTS.std(dim=0)

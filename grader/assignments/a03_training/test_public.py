@@ -8,37 +8,21 @@ import torch
 from grader import checks
 from grader.assignments.a03_training import MISTAKES
 from grader.assignments.a03_training.runs import (
-    HARNESS_SOURCE, Run, check_evaluation, check_history_shape, classification_data, close_number,
-    evaluation_expected, logged_losses, loss_number, spec, training_mistake)
+    HARNESS_SOURCE, IRIS_INPUTS, Run, batches_of, check_evaluation, check_history_shape, classification_data,
+    close_number, evaluation_expected, iris_accuracy, loader_passes, logged_losses, loss_number, spec,
+    trained_iris, training_mistake)
 from grader.checks import Mistake
-from grader.engine.protocol import Handle
 
 
 @pytest.mark.exercise("make_iris_loaders")
 def test_loaders_default(student):
     """120 amostras de treino e 30 de validação (10 de cada classe), X float32 e y int64"""
-    pair = student.call("make_iris_loaders", keep=True)
-    if not isinstance(pair, (tuple, list)) or len(pair) != 2 or not all(isinstance(p, Handle) for p in pair):
-        raise Mistake(MISTAKES["loaders_pair"], "loaders_pair", detail=checks.describe_type(pair))
-    passes = student.run_grader_code(HARNESS_SOURCE, "loader_passes", *pair, name="make_iris_loaders")
-    sizes, labels = {}, []
-    for which in ("train", "val"):
-        total = 0
-        for batch in passes[which][0]:
-            if not (isinstance(batch, list) and len(batch) == 2 and all(isinstance(t, torch.Tensor) for t in batch)):
-                raise Mistake(MISTAKES["loader_batches"], "loader_batches", which=which,
-                              detail=checks.describe_type(batch))
-            X, y = batch
-            if X.dtype != torch.float32 or y.dtype != torch.int64:
-                raise Mistake(MISTAKES["loader_dtypes"], "loader_dtypes", x_dtype=str(X.dtype)[6:],
-                              y_dtype=str(y.dtype)[6:])
-            total += len(y)
-            if which == "val":
-                labels.extend(y.tolist())
-        sizes[which] = total
-    checks.expect((sizes["train"], sizes["val"]) == (120, 30), MISTAKES["split_sizes"], "split_sizes", fraction=0.2,
-                  train=120, val=30, got_train=sizes["train"], got_val=sizes["val"])
-    counts = np.bincount(labels, minlength=3).tolist()
+    passes = loader_passes(student)
+    train, val = batches_of(passes["train"][0], "train"), batches_of(passes["val"][0], "val")
+    got_train, got_val = sum(len(y) for _, y in train), sum(len(y) for _, y in val)
+    checks.expect((got_train, got_val) == (120, 30), MISTAKES["split_sizes"], "split_sizes", fraction=0.2,
+                  train=120, val=30, got_train=got_train, got_val=got_val)
+    counts = np.bincount(torch.cat([y for _, y in val]).numpy(), minlength=3).tolist()
     checks.expect(counts == [10, 10, 10], MISTAKES["not_stratified"], "not_stratified", counts=counts)
 
 
@@ -105,16 +89,5 @@ def test_fit_keeps_best(student):
 @pytest.mark.exercise("train_iris")
 def test_train_iris_cpu(student):
     """≥ 95% de acurácia nas 150 amostras (medidas brutas), na CPU"""
-    from sklearn.datasets import load_iris
-
-    X, y = load_iris(return_X_y=True)
-    model = student.call("train_iris", "cpu", keep=True, timeout=60)
-    if not isinstance(model, Handle):
-        raise Mistake(MISTAKES["not_a_model"], "not_a_model", type=checks.describe_type(model))
-    student.call_handle(model, ["eval"], name="model.eval()")
-    logits = checks.tensor(student.call_handle(model, [], torch.tensor(X, dtype=torch.float32), name="model(X)"),
-                           "model(X)")
-    checks.shape(logits, (150, 3), "model(X)")
-    checks.finite(logits, "model(X)", MISTAKES["iris_diverged"], "iris_diverged")
-    accuracy = float((logits.argmax(dim=1) == torch.tensor(y)).double().mean())
+    accuracy = iris_accuracy(student, trained_iris(student, "cpu"), IRIS_INPUTS, "cpu")
     checks.expect(accuracy >= 0.95, MISTAKES["iris_accuracy"], "iris_accuracy", accuracy=accuracy, device="cpu")

@@ -18,10 +18,7 @@ from grader.engine.protocol import Handle
 
 def whole(value: Any, what: str) -> int:
     """An exact integer from a number the student returned; a fraction means `/` for `//`."""
-    number = checks.number(value, what)
-    if number != int(number):
-        raise Mistake(MISTAKES["float_division"], "float_division", what=what, value=number)
-    return int(number)
+    return checks.whole(value, what, MISTAKES["float_division"], "float_division")
 
 
 def torch_conv_size(size: int, kernel: int, stride: int = 1, padding: int = 0, dilation: int = 1) -> int:
