@@ -167,3 +167,38 @@ def close(actual: torch.Tensor, expected: torch.Tensor, what: str, *, rtol: floa
     atol = ATOL.get(dtype, 1e-5) if atol is None else atol
     if not torch.allclose(actual.double(), expected.double(), rtol=rtol, atol=atol, equal_nan=True):
         raise Mistake(hint or WRONG_VALUES, key, what=what)
+
+
+# ----------------------------------------------------------------------- trained models
+
+NOT_A_MODEL = Text(pt="`{name}` deve devolver o modelo treinado (um `nn.Module`), mas devolveu `{type}`.",
+                   en="`{name}` must return the trained model (an `nn.Module`), but it returned `{type}`.")
+LOGITS_SHAPE = Text(pt="{what} deveria ter forma {expected} (um logit por classe), mas tem {actual}.",
+                    en="{what} should have shape {expected} (one logit per class), but has {actual}.")
+DIVERGED = Text(pt="O modelo devolve NaN ou infinito: o treino divergiu. Reduza a taxa de aprendizado.",
+                en="The model returns NaN or infinity: training diverged. Lower the learning rate.")
+
+
+def trained_model(student, name: str, device: str, timeout: float) -> Handle:
+    """The model `name(device)` returns, trained once per device and student process."""
+    model = student.call(name, device, keep=True, reuse=True, timeout=timeout)
+    if not isinstance(model, Handle):
+        raise Mistake(NOT_A_MODEL, "not_a_model", name=name, type=describe_type(model))
+    return model
+
+
+def classifier_logits(student, model: Handle, X: torch.Tensor, classes: int, device: str, what: str) -> torch.Tensor:
+    """The grader runs the student's model itself, in eval mode: its (N, classes) logits."""
+    student.call_handle(model, ["eval"], name=f"{what}.eval()")
+    logits = tensor_on(student.call_handle(model, [], X, device=device, name=f"{what}(X)"), f"{what}(X)", device)
+    if tuple(logits.shape) != (len(X), classes):
+        raise Mistake(LOGITS_SHAPE, "logits_shape", what=f"{what}(X)", expected=(len(X), classes),
+                      actual=tuple(logits.shape))
+    finite(logits, f"{what}(X)", DIVERGED, "diverged")
+    return logits
+
+
+def classifier_accuracy(student, model: Handle, X: torch.Tensor, y: torch.Tensor, device: str, what: str) -> float:
+    """The fraction of X the student's model classifies as y (arg-max of its logits)."""
+    logits = classifier_logits(student, model, X, int(y.max()) + 1, device, what)
+    return float((logits.argmax(dim=1) == y).double().mean())

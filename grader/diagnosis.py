@@ -158,9 +158,39 @@ _RULES: list[tuple[tuple[str, ...], tuple[str, ...], Diagnosis]] = [
             "empty_parameters",
             Text(
                 pt="O otimizador não recebeu parâmetros: camadas guardadas numa lista Python comum não são "
-                "registradas; use `nn.ModuleList` ou `nn.Sequential`.",
-                en="The optimizer got no parameters: layers kept in a plain Python list are not registered; use "
-                "`nn.ModuleList` or `nn.Sequential`.",
+                "registradas (use `nn.ModuleList` ou `nn.Sequential`), ou tudo foi congelado, inclusive a cabeça "
+                "nova (congele antes de trocar a cabeça: uma camada nova já nasce treinável).",
+                en="The optimizer got no parameters: layers kept in a plain Python list are not registered (use "
+                "`nn.ModuleList` or `nn.Sequential`), or everything was frozen, the new head included (freeze "
+                "before replacing the head: a new layer starts trainable).",
+            ),
+        ),
+    ),
+    (
+        ("RuntimeError",),
+        ("does not require grad and does not have a grad_fn",),
+        Diagnosis(
+            "nothing_requires_grad",
+            Text(
+                pt="A perda não depende de nenhum parâmetro treinável: tudo foi congelado, inclusive a cabeça nova? "
+                "Congele antes de trocar a cabeça (uma camada nova já nasce treinável) e não calcule a perda "
+                "dentro de `torch.no_grad()`.",
+                en="The loss depends on no trainable parameter: was everything frozen, the new head included? "
+                "Freeze before replacing the head (a new layer starts trainable) and do not compute the loss "
+                "inside `torch.no_grad()`.",
+            ),
+        ),
+    ),
+    (
+        ("ValueError",),
+        ("some parameters appear in more than one parameter group",),
+        Diagnosis(
+            "parameter_in_two_groups",
+            Text(
+                pt="Um parâmetro apareceu em dois grupos do otimizador: o grupo do backbone não pode incluir os "
+                "parâmetros de `model.fc` (separe-os por `id(p)` ou pelo nome em `named_parameters()`).",
+                en="A parameter appears in two optimizer groups: the backbone's group must not include "
+                "`model.fc`'s parameters (tell them apart by `id(p)` or by name in `named_parameters()`).",
             ),
         ),
     ),

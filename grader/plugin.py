@@ -137,6 +137,8 @@ class GradingPlugin:
             return record
         if report.skipped:
             record.outcome = "skipped"
+            longrepr = report.longrepr  # (file, line, "Skipped: reason") for a pytest.skip
+            record.message = str(longrepr[2] if isinstance(longrepr, tuple) else longrepr).removeprefix("Skipped: ")
             return record
         exc = call.excinfo.value if call.excinfo else None
         if isinstance(exc, Mistake):

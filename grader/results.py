@@ -118,6 +118,8 @@ def build_results(assignment: Assignment, records: list[TestRecord], *, submissi
             "isolation": isolation,
             "exercises": exercises,
             "graded": failure_message is None,
+            # checks this machine cannot run (no CUDA, no torchvision), with why: not scored
+            "skipped": sorted({f"{r.exercise}: {r.name} ({r.message})" for r in records if r.outcome == "skipped"}),
         },
     }
 

@@ -47,3 +47,15 @@ def test_enough_variants(assignment_id):
     least_mutants, least_alternatives = MINIMUM.get(assignment_id, (20, 10))
     assert len(mutants) >= least_mutants and len(alternatives) >= least_alternatives
     assert {v.breaks for v in mutants} <= set(load_assignment(assignment_id).order)
+
+
+def test_checks_a_machine_cannot_run_are_listed_with_why(graded):
+    """05_transfer's torchvision checks: run where torchvision is installed, otherwise listed
+    in results.json's extra_data.skipped with the reason (and not scored)."""
+    import importlib.util
+
+    skipped = graded("05_transfer")["reference"]["extra_data"]["skipped"]
+    if importlib.util.find_spec("torchvision") is None:
+        assert len(skipped) == 3 and all("torchvision" in line for line in skipped), skipped
+    else:
+        assert not skipped, skipped

@@ -344,9 +344,13 @@ class StudentSession:
         return None
 
     def call(self, name: str, *args: Any, device: Any = None, timeout: float | None = None,
-             seed: int | None = None, keep: bool = False, return_args: bool = False, reuse: bool = False,
+             seed: int | None = None, keep: bool | str = False, return_args: bool = False, reuse: bool = False,
              **kwargs: Any) -> Any:
         """Call the student's `name(*args, **kwargs)`; tensors in args go to `device`.
+
+        `keep=True` keeps objects that are not plain data in the student's process as
+        handles; `keep="whole"` keeps the result itself as one handle, whatever it is (None
+        still comes back as None).
 
         With `return_args`, return `(value, args_after_the_call)` to check that the
         student's code left its inputs untouched. With `reuse` (and `keep`), a second call

@@ -356,7 +356,12 @@ class Worker:
 
             def run():
                 value = obj if request.get("get") else obj(*args, **kwargs)
-                encoded = protocol.encode(value, keep=keep)
+                if request.get("keep") == "whole" and value is not None:
+                    # the result itself stays here (a list of parameters, an optimizer...): its
+                    # items' identity is what the grader's inspection code looks at
+                    encoded = {"$handle": self._keep(value), "type": protocol._type_name(value)}
+                else:
+                    encoded = protocol.encode(value, keep=keep)
                 if request.get("return_args"):  # lets the grader see whether inputs changed
                     return {"$tuple": [encoded, protocol.encode(args)]}
                 return encoded

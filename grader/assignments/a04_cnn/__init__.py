@@ -153,14 +153,8 @@ MISTAKES: dict[str, Text] = {
                         "with its weights."),
     "no_conv1d": T(pt="O modelo deve ter pelo menos uma `nn.Conv1d`.", en="The model needs at least one `nn.Conv1d`."),
     "no_conv2d": T(pt="O modelo deve ter pelo menos uma `nn.Conv2d`.", en="The model needs at least one `nn.Conv2d`."),
-    "logits_shape": T(pt="{what} deveria ter forma {expected} (um logit por classe), mas tem {actual}.",
-                      en="{what} should have shape {expected} (one logit per class), but has {actual}."),
-    "not_a_model": T(pt="`{name}` deve devolver o modelo treinado (um `nn.Module`), mas devolveu `{type}`.",
-                     en="`{name}` must return the trained model (an `nn.Module`), but it returned `{type}`."),
     "accuracy": T(pt="Acurácia de {accuracy:.1%} em {data} (em {device}); o mínimo é 95%. Treine por mais épocas, "
                      "confira a taxa de aprendizado e devolva o modelo em `model.eval()`.",
                   en="Accuracy {accuracy:.1%} on {data} (on {device}); at least 95% is needed. Train for more "
                      "epochs, check the learning rate, and return the model in `model.eval()`."),
-    "diverged": T(pt="O modelo devolve NaN ou infinito: o treino divergiu. Reduza a taxa de aprendizado.",
-                  en="The model returns NaN or infinity: training diverged. Lower the learning rate."),
 }

@@ -88,27 +88,7 @@ def block_reference(parts: dict, x: torch.Tensor, training: bool, relu_first: bo
 
 # ----------------------------------------------------------------------- trained models
 
-
-def classifier_accuracy(student, model: Handle, X: torch.Tensor, y: torch.Tensor, device: str, what: str) -> float:
-    """The grader evaluates the student's model itself: eval mode, its logits, their arg-max."""
-    student.call_handle(model, ["eval"], name=f"{what}.eval()")
-    logits = checks.tensor_on(student.call_handle(model, [], X, device=device, name=f"{what}(X)"), f"{what}(X)",
-                              device)
-    expected = (len(X), int(y.max()) + 1)
-    if tuple(logits.shape) != expected:
-        raise Mistake(MISTAKES["logits_shape"], "logits_shape", what=f"{what}(X)", expected=expected,
-                      actual=tuple(logits.shape))
-    checks.finite(logits, f"{what}(X)", MISTAKES["diverged"], "diverged")
-    return float((logits.argmax(dim=1) == y).double().mean())
-
-
-def trained_model(student, name: str, device: str, timeout: float) -> Handle:
-    """The model `name(device)` returns, trained once per device and student process."""
-    model = student.call(name, device, keep=True, reuse=True, timeout=timeout)
-    if not isinstance(model, Handle):
-        raise Mistake(MISTAKES["not_a_model"], "not_a_model", name=name, type=checks.describe_type(model))
-    return model
-
+# The trained model and its evaluation: checks.trained_model, checks.classifier_accuracy.
 
 HAS_LAYER = """
 import torch.nn as nn

@@ -16,8 +16,8 @@ import torch.nn.functional as F
 
 from grader import checks
 from grader.assignments.a04_cnn import MISTAKES
-from grader.assignments.a04_cnn.common import (block_parts, block_reference, classifier_accuracy, conv_size_mistake,
-                                               has_layer, torch_conv_size, torch_pool_size, trained_model, whole)
+from grader.assignments.a04_cnn.common import (block_parts, block_reference, conv_size_mistake, has_layer,
+                                               torch_conv_size, torch_pool_size, whole)
 from grader.checks import Mistake
 from grader.engine.session import StudentError
 from grader.kit.data import digits_split, make_signals
@@ -313,7 +313,7 @@ def test_signal_cnn_shapes(student, device, n_classes):
         student.call_handle(model, [mode], name=f"model.{mode}()")
         out = checks.tensor_on(student.call_handle(model, [], torch.randn(batch, 1, 128), device=device,
                                                    name="model(x)"), "model(x)", device)
-        checks.expect(tuple(out.shape) == (batch, n_classes), MISTAKES["logits_shape"], "logits_shape",
+        checks.expect(tuple(out.shape) == (batch, n_classes), checks.LOGITS_SHAPE, "logits_shape",
                       what=f"model(x) [{mode}]", expected=(batch, n_classes), actual=tuple(out.shape))
 
 
@@ -321,8 +321,8 @@ def test_signal_cnn_shapes(student, device, n_classes):
 def test_train_signal_cnn(student, device):
     """≥ 95% em 1000 sinais que o corretor sorteia, no dispositivo pedido, em até 60 s"""
     X, y = make_signals(1000, seed=HIDDEN_SIGNAL_SEED)
-    model = trained_model(student, "train_signal_cnn", device, 60)
-    accuracy = classifier_accuracy(student, model, X, y, device, "model")
+    model = checks.trained_model(student, "train_signal_cnn", device, 60)
+    accuracy = checks.classifier_accuracy(student, model, X, y, device, "model")
     checks.expect(accuracy >= 0.95, MISTAKES["accuracy"], "accuracy", accuracy=accuracy,
                   data="1000 sinais do corretor / 1000 grader signals", device=device)
 
@@ -331,8 +331,8 @@ def test_train_signal_cnn(student, device):
 def test_train_digits_cnn(student, device):
     """≥ 95% no teste fixo dos dígitos, no dispositivo pedido, em até 90 s, com uma Conv2d"""
     _, _, X, y = digits_split()
-    model = trained_model(student, "train_digits_cnn", device, 90)
+    model = checks.trained_model(student, "train_digits_cnn", device, 90)
     checks.expect(has_layer(student, model, "Conv2d"), MISTAKES["no_conv2d"], "no_conv2d")
-    accuracy = classifier_accuracy(student, model, X, y, device, "model")
+    accuracy = checks.classifier_accuracy(student, model, X, y, device, "model")
     checks.expect(accuracy >= 0.95, MISTAKES["accuracy"], "accuracy", accuracy=accuracy, data="digits_split()",
                   device=device)

@@ -6,8 +6,7 @@ import torch.nn.functional as F
 
 from grader import checks
 from grader.assignments.a04_cnn import MISTAKES
-from grader.assignments.a04_cnn.common import (classifier_accuracy, conv_size_mistake, has_layer, trained_model,
-                                               whole)
+from grader.assignments.a04_cnn.common import conv_size_mistake, has_layer, whole
 from grader.checks import Mistake
 from grader.kit.data import digits_split, make_signals
 
@@ -86,7 +85,7 @@ def test_signal_cnn_shape(student):
     model = student.call("build_signal_cnn", keep=True)
     checks.expect(has_layer(student, model, "Conv1d"), MISTAKES["no_conv1d"], "no_conv1d")
     out = checks.tensor(student.call_handle(model, [], torch.randn(4, 1, 128), name="model(x)"), "model(x)")
-    checks.expect(tuple(out.shape) == (4, 3), MISTAKES["logits_shape"], "logits_shape", what="model(x)",
+    checks.expect(tuple(out.shape) == (4, 3), checks.LOGITS_SHAPE, "logits_shape", what="model(x)",
                   expected=(4, 3), actual=tuple(out.shape))
 
 
@@ -94,8 +93,8 @@ def test_signal_cnn_shape(student):
 def test_train_signal_cnn_cpu(student):
     """≥ 95% em 300 sinais de make_signals(300, seed=1), na CPU"""
     X, y = make_signals(300, seed=1)
-    accuracy = classifier_accuracy(student, trained_model(student, "train_signal_cnn", "cpu", 60), X, y, "cpu",
-                                   "model")
+    model = checks.trained_model(student, "train_signal_cnn", "cpu", 60)
+    accuracy = checks.classifier_accuracy(student, model, X, y, "cpu", "model")
     checks.expect(accuracy >= 0.95, MISTAKES["accuracy"], "accuracy", accuracy=accuracy,
                   data="make_signals(300, seed=1)", device="cpu")
 
@@ -104,8 +103,8 @@ def test_train_signal_cnn_cpu(student):
 def test_train_digits_cnn_cpu(student):
     """≥ 95% no teste fixo de digits_split(), na CPU, com pelo menos uma Conv2d"""
     _, _, X, y = digits_split()
-    model = trained_model(student, "train_digits_cnn", "cpu", 90)
+    model = checks.trained_model(student, "train_digits_cnn", "cpu", 90)
     checks.expect(has_layer(student, model, "Conv2d"), MISTAKES["no_conv2d"], "no_conv2d")
-    accuracy = classifier_accuracy(student, model, X, y, "cpu", "model")
+    accuracy = checks.classifier_accuracy(student, model, X, y, "cpu", "model")
     checks.expect(accuracy >= 0.95, MISTAKES["accuracy"], "accuracy", accuracy=accuracy, data="digits_split()",
                   device="cpu")

@@ -1,0 +1,422 @@
+"""Grading-side helpers shared by the public and hidden checks of 05_transfer.
+
+The graders hand the student's functions models the student never saw (built in the
+student's process by `INSPECT`, the grader's own code), then read back plain data: which
+parameters require gradients, which objects are the same as before, which parameters each
+optimizer group holds and at which rate. Every decision is taken here, in the grading
+process, on that data.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+from grader import checks
+from grader.assignments.a05_transfer import MISTAKES
+from grader.checks import Mistake
+from grader.engine.protocol import Handle
+from grader.engine.session import StudentError
+from grader.kit.pretrained import shipped_state, target_task
+
+# Runs in the student's process, in a namespace of its own (grader code, not the student's).
+INSPECT = '''
+import torch
+import torch.nn as nn
+
+
+class HeadFirst(nn.Module):
+    """The head declared first (model.parameters() starts with it); BatchNorm; fc on 7 features."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(7, 4)
+        self.stem = nn.Sequential(nn.Conv2d(2, 5, 3, padding=1), nn.BatchNorm2d(5), nn.ReLU())
+        self.neck = nn.Sequential(nn.AdaptiveAvgPool2d(2), nn.Flatten(), nn.Linear(20, 7), nn.ReLU())
+
+    def forward(self, x):
+        return self.fc(self.neck(self.stem(x)))
+
+
+class Tied(nn.Module):
+    """No BatchNorm; fc on 33 features; one weight shared by two layers (listed once)."""
+
+    def __init__(self):
+        super().__init__()
+        self.inp = nn.Linear(72, 33)
+        self.mix = nn.Linear(33, 33)
+        self.again = nn.Linear(33, 33)
+        self.again.weight = self.mix.weight
+        self.fc = nn.Linear(33, 3)
+
+    def forward(self, x):
+        h = torch.tanh(self.inp(x.flatten(1)))
+        return self.fc(torch.tanh(self.again(torch.tanh(self.mix(h)))))
+
+
+def build(kind, frozen):
+    """A grader model; frozen: "none", "all", "some" (every third parameter, from the second) or
+    "some_backbone" (the same, outside model.fc)."""
+    if kind == "head_first":
+        model = HeadFirst()
+    elif kind == "tied":
+        model = Tied()
+    elif kind == "digitnet":
+        from grader.kit.pretrained import load_pretrained_backbone
+        model = load_pretrained_backbone()
+    elif kind == "resnet18":
+        import torchvision
+        model = torchvision.models.resnet18(weights=None)
+    else:
+        raise ValueError(kind)
+    head = {id(p) for p in model.fc.parameters()}
+    for index, parameter in enumerate(model.parameters()):
+        if frozen == "all" or (frozen == "some" and index % 3 == 1) or \
+                (frozen == "some_backbone" and index % 3 == 1 and id(parameter) not in head):
+            parameter.requires_grad_(False)
+    return model
+
+
+class Snapshot:
+    """What a model held before the student's function ran (an object, so it stays here as a handle)."""
+
+    def __init__(self, model):
+        self.fc = getattr(model, "fc", None)
+        self.params = {name: (p, p.detach().clone(), p.requires_grad) for name, p in model.named_parameters()}
+
+
+def snapshot(model):
+    return Snapshot(model)
+
+
+def report(model, before):
+    """Plain data on `model` now, against `before` (a snapshot)."""
+    fc = getattr(model, "fc", None)
+    fc_ids = {id(p) for p in fc.parameters()} if isinstance(fc, nn.Module) else set()
+    params = []
+    for name, p in model.named_parameters():
+        old = before.params.get(name)
+        same_values = old is not None and old[1].shape == p.shape and bool(torch.equal(old[1].to(p.device), p.detach()))
+        params.append({"name": name, "requires_grad": bool(p.requires_grad), "in_fc": id(p) in fc_ids,
+                       "same_object": old is not None and old[0] is p, "same_values": same_values,
+                       "was_trainable": None if old is None else bool(old[2]),
+                       "device": str(p.device)})
+    attribute = model.__dict__.get("requires_grad")
+    return {"params": params, "fc_is_module": isinstance(fc, nn.Module), "fc_is_old": fc is before.fc,
+            "requires_grad_attribute": attribute if isinstance(attribute, bool) else None}
+
+
+def same(a, b):
+    return a is b
+
+
+def items(model, result):
+    """Where each returned item is in model.parameters() (-1: not one of them)."""
+    index = {id(p): i for i, p in enumerate(model.parameters())}
+    if not isinstance(result, (list, tuple)):
+        return {"type": type(result).__name__, "indices": None, "kinds": []}
+    return {"type": type(result).__name__, "indices": [index.get(id(x), -1) for x in result],
+            "kinds": [type(x).__name__ for x in result]}
+
+
+def optimizer_groups(model, optimizer):
+    """Each group's rate and where its parameters are in model.parameters() (-1: not there)."""
+    index = {id(p): i for i, p in enumerate(model.parameters())}
+    if not isinstance(optimizer, torch.optim.Optimizer):
+        return {"type": type(optimizer).__name__, "groups": None}
+    return {"type": type(optimizer).__name__,
+            "groups": [{"lr": float(group["lr"]), "indices": [index.get(id(p), -1) for p in group["params"]]}
+                       for group in optimizer.param_groups]}
+
+
+def head_inputs(model, X):
+    """What reaches model.fc for the images X (a forward hook on the head), in eval mode."""
+    seen = []
+    hook = model.fc.register_forward_hook(lambda module, inputs, output: seen.append(inputs[0].detach()))
+    try:
+        model.eval()
+        with torch.no_grad():
+            model(X)
+    finally:
+        hook.remove()
+    return seen[0].flatten(1) if seen else None
+'''
+
+INPUT_SHAPES = {"head_first": (2, 6, 6), "tied": (2, 6, 6), "digitnet": (1, 8, 8), "resnet18": (3, 32, 32)}
+HEAD_SIZES = {"head_first": (7, 4), "tied": (33, 3), "digitnet": (256, 5), "resnet18": (512, 1000)}
+
+
+def build(student, kind: str, frozen: str = "none", device: str | None = None) -> Handle:
+    model = student.run_grader_code(INSPECT, "build", kind, frozen, keep=True, name=f"modelo de teste {kind}")
+    if device is not None:
+        student.call_handle(model, ["to"], device, name="model.to")
+    return model
+
+
+def snapshot(student, model: Handle) -> Handle:
+    return student.run_grader_code(INSPECT, "snapshot", model, keep=True, name="snapshot")
+
+
+def report(student, model: Handle, before: Handle) -> dict:
+    return student.run_grader_code(INSPECT, "report", model, before, name="report")
+
+
+def short(names: list[str], limit: int = 4) -> str:
+    return ", ".join(names[:limit]) + (f" (+{len(names) - limit})" if len(names) > limit else "")
+
+
+def returned_model(student, name: str, model: Handle, returned: Any) -> None:
+    """The function gave back the very model it was handed."""
+    if returned is None:
+        raise Mistake(MISTAKES["returned_none"], "returned_none", name=name)
+    if not isinstance(returned, Handle) or student.run_grader_code(INSPECT, "same", model, returned,
+                                                                   name="same") is not True:
+        raise Mistake(MISTAKES["not_same_model"], "not_same_model", name=name)
+
+
+def forward(student, model: Handle, kind: str, device: str, what: str) -> torch.Tensor:
+    x = torch.randn(3, *INPUT_SHAPES[kind], generator=torch.Generator().manual_seed(3))
+    return checks.tensor_on(student.call_handle(model, [], x, device=device, name=what), what, device)
+
+
+# ----------------------------------------------------------------------- the shipped backbone
+
+def backbone_differences(state: Any) -> tuple[list[str], list[str], list[str]]:
+    """(missing, changed weights, changed BatchNorm statistics) of a returned model's
+    state_dict against the shipped backbone, bit for bit. Keys are matched by their end, so
+    a backbone wrapped in another module still counts."""
+    if not isinstance(state, dict):
+        raise Mistake(MISTAKES["not_the_backbone"], "not_the_backbone", names=checks.describe_type(state))
+    shipped = {k: v for k, v in shipped_state().items() if not k.startswith("fc.")}
+    missing, weights, statistics = [], [], []
+    for key, expected in shipped.items():
+        found = [k for k in state if k == key or k.endswith("." + key)]
+        value = state[found[0]] if len(found) == 1 else None
+        if not isinstance(value, torch.Tensor) or tuple(value.shape) != tuple(expected.shape):
+            missing.append(key)
+        elif not torch.equal(value.cpu().to(expected.dtype), expected):
+            (statistics if key.rsplit(".", 1)[-1] in ("running_mean", "running_var", "num_batches_tracked")
+             else weights).append(key)
+    return missing, weights, statistics
+
+
+def backbone_similarity(state: dict) -> float:
+    """Cosine similarity between the returned convolution kernels and the shipped ones
+    (near 1 for a fine-tuned backbone, near 0 for one trained from scratch)."""
+    shipped = shipped_state()
+    pairs = []
+    for key, expected in shipped.items():
+        if expected.dim() == 4:
+            found = [k for k in state if k == key or k.endswith("." + key)]
+            if len(found) == 1 and tuple(state[found[0]].shape) == tuple(expected.shape):
+                pairs.append((state[found[0]].double().flatten(), expected.double().flatten()))
+    if not pairs:
+        return 0.0
+    a, b = torch.cat([p for p, _ in pairs]), torch.cat([q for _, q in pairs])
+    return float(F.cosine_similarity(a, b, dim=0))
+
+
+def grader_probe_accuracy(student, model: Handle, device: str) -> float | None:
+    """The accuracy of a head the grader trains itself on what reaches the student's
+    `model.fc`: high while the student's own head scores at chance means the head never
+    learned. None when the features cannot be read."""
+    X_train, y_train, X_test, y_test = target_task()
+    try:
+        train = student.run_grader_code(INSPECT, "head_inputs", model, X_train, device=device, name="model.fc input")
+        test = student.run_grader_code(INSPECT, "head_inputs", model, X_test, device=device, name="model.fc input")
+    except StudentError:
+        return None
+    if not isinstance(train, torch.Tensor) or not isinstance(test, torch.Tensor) or train.dim() != 2:
+        return None
+    train, test = train.double(), test.double()
+    mean, std = train.mean(0), train.std(0) + 1e-6
+    train, test = (train - mean) / std, (test - mean) / std
+    weight = torch.zeros(train.shape[1], 5, dtype=torch.float64, requires_grad=True)
+    bias = torch.zeros(5, dtype=torch.float64, requires_grad=True)
+    optimizer = torch.optim.LBFGS([weight, bias], max_iter=200)
+
+    def closure():
+        optimizer.zero_grad()
+        loss = F.cross_entropy(train @ weight + bias, y_train) + 1e-3 * weight.pow(2).sum()
+        loss.backward()
+        return loss
+
+    optimizer.step(closure)
+    with torch.no_grad():
+        return float(((test @ weight + bias).argmax(1) == y_test).double().mean())
+
+
+def target_accuracy(student, model: Handle, device: str) -> float:
+    _, _, X_test, y_test = target_task()
+    logits = checks.classifier_logits(student, model, X_test, 5, device, "model")
+    return float((logits.argmax(dim=1) == y_test).double().mean())
+
+
+# ----------------------------------------------------------------------- structural checks
+
+def check_freeze(student, kind: str, frozen: str = "none", device: str | None = None) -> None:
+    model = build(student, kind, frozen, device)
+    before = snapshot(student, model)
+    returned_model(student, "freeze", model, student.call("freeze", model, keep=True))
+    params = report(student, model, before)
+    trainable = [p["name"] for p in params["params"] if p["requires_grad"]]
+    if trainable:
+        if params["requires_grad_attribute"] is False:
+            raise Mistake(MISTAKES["requires_grad_attribute"], "requires_grad_attribute")
+        raise Mistake(MISTAKES["freeze_partial"], "freeze_partial", names=short(trainable))
+    changed = [p["name"] for p in params["params"] if not p["same_values"]]
+    checks.expect(not changed, MISTAKES["weights_changed"], "weights_changed", name="freeze", names=short(changed),
+                  extra="")
+
+
+def check_replace_head(student, kind: str, frozen: str, classes: int, device: str = "cpu") -> None:
+    model = build(student, kind, frozen, device)
+    before = snapshot(student, model)
+    returned_model(student, "replace_head", model, student.call("replace_head", model, classes, keep=True))
+    params = report(student, model, before)
+    checks.expect(params["fc_is_module"] and not params["fc_is_old"], MISTAKES["head_not_replaced"],
+                  "head_not_replaced")
+    try:
+        out = forward(student, model, kind, device, "model(x)")
+    except StudentError as exc:
+        message = str(getattr(exc, "error", {}).get("message", "")).lower()
+        if "same device" in message or "expected all tensors" in message:
+            raise Mistake(MISTAKES["head_device"], "head_device", device=device) from None
+        if "shapes cannot be multiplied" in message or "size mismatch" in message:
+            in_features = HEAD_SIZES[kind][0]
+            raise Mistake(MISTAKES["head_in_features"], "head_in_features",
+                          model=f"{in_features} características / features") from None
+        raise
+    checks.expect(out.dim() == 2 and out.shape[1] == classes, MISTAKES["head_outputs"], "head_outputs",
+                  classes=classes, expected=classes, actual=tuple(out.shape)[1:] or "()")
+    head_frozen = [p["name"] for p in params["params"] if p["in_fc"] and not p["requires_grad"]]
+    checks.expect(not head_frozen, MISTAKES["head_frozen"], "head_frozen", names=short(head_frozen))
+    others = [p for p in params["params"] if not p["in_fc"]]
+    flipped = [p["name"] for p in others if p["requires_grad"] != p["was_trainable"]]
+    checks.expect(not flipped, MISTAKES["others_changed"], "others_changed", names=short(flipped))
+    changed = [p["name"] for p in others if not (p["same_object"] and p["same_values"])]
+    checks.expect(not changed, MISTAKES["weights_changed"], "weights_changed", name="replace_head",
+                  names=short(changed), extra=" e em `model.fc` / and `model.fc`")
+
+
+def check_trainable_parameters(student, kind: str, frozen: str) -> None:
+    model = build(student, kind, frozen)
+    result = student.call("trainable_parameters", model, keep="whole")
+    if result is None:
+        raise Mistake(MISTAKES["not_a_list"], "not_a_list", type="None")
+    found = student.run_grader_code(INSPECT, "items", model, result, name="trainable_parameters(model)")
+    if found["type"] != "list" and found["type"] != "tuple":
+        raise Mistake(MISTAKES["not_a_list"], "not_a_list", type=found["type"])
+    flags = [p["requires_grad"] for p in report(student, model, snapshot(student, model))["params"]]
+    expected = [i for i, trainable in enumerate(flags) if trainable]
+    indices = found["indices"]
+    if -1 in indices:
+        kinds = sorted({kind for kind, i in zip(found["kinds"], indices) if i == -1})
+        raise Mistake(MISTAKES["not_parameters"], "not_parameters", detail=", ".join(f"`{k}`" for k in kinds) +
+                      (" (cópias? / copies?)" if "Parameter" in kinds or "Tensor" in kinds else ""))
+    checks.expect(len(set(indices)) == len(indices), MISTAKES["duplicates"], "duplicates")
+    if indices == expected:
+        return
+    if sorted(indices) == expected:
+        raise Mistake(MISTAKES["order"], "order")
+    if sorted(indices) == list(range(len(flags))):
+        raise Mistake(MISTAKES["all_parameters"], "all_parameters")
+    if sorted(indices) == [i for i, trainable in enumerate(flags) if not trainable]:
+        raise Mistake(MISTAKES["inverted_filter"], "inverted_filter")
+    raise Mistake(MISTAKES["trainable_wrong"], "trainable_wrong", expected=len(expected), actual=len(indices))
+
+
+def same_rate(lr: float | None, target: float) -> bool:
+    return lr is not None and abs(lr - target) <= 1e-9 * abs(target)
+
+
+def check_finetune_optimizer(student, kind: str, frozen: str, head_lr: float, backbone_lr: float,
+                             keywords: bool = False) -> None:
+    model = build(student, kind, frozen)
+    if keywords:
+        optimizer = student.call("make_finetune_optimizer", model, head_lr=head_lr, backbone_lr=backbone_lr,
+                                 keep="whole")
+    else:
+        optimizer = student.call("make_finetune_optimizer", model, head_lr, backbone_lr, keep="whole")
+    found = student.run_grader_code(INSPECT, "optimizer_groups", model, optimizer, name="optimizer.param_groups")
+    if found["groups"] is None:
+        raise Mistake(MISTAKES["not_an_optimizer"], "not_an_optimizer", type=found["type"])
+    params = report(student, model, snapshot(student, model))["params"]
+    rate: dict[int, float] = {}
+    foreign = 0
+    for group in found["groups"]:
+        for index in group["indices"]:
+            if index == -1:
+                foreign += 1
+            else:
+                rate[index] = group["lr"]
+    checks.expect(not foreign, MISTAKES["foreign_parameters"], "foreign_parameters", count=foreign)
+    head = [i for i, p in enumerate(params) if p["in_fc"]]
+    body = [i for i, p in enumerate(params) if not p["in_fc"] and p["requires_grad"]]
+    if all(same_rate(rate.get(i), head_lr) for i in head) and all(same_rate(rate.get(i), backbone_lr) for i in body):
+        return
+    if len(set(rate.values())) == 1 and set(rate) >= set(head + body):
+        raise Mistake(MISTAKES["one_lr"], "one_lr", lr=next(iter(rate.values())))
+    if all(same_rate(rate.get(i), backbone_lr) for i in head) and all(same_rate(rate.get(i), head_lr) for i in body):
+        raise Mistake(MISTAKES["lrs_swapped"], "lrs_swapped")
+
+    def where(indices: list[int], target: float) -> str:
+        wrong = [(params[i]["name"], rate.get(i)) for i in indices if not same_rate(rate.get(i), target)]
+        return short([f"{name}: {'fora / missing' if lr is None else f'lr={lr:g}'}" for name, lr in wrong])
+
+    if not all(same_rate(rate.get(i), head_lr) for i in head):
+        raise Mistake(MISTAKES["head_missing"], "head_missing", detail=where(head, head_lr))
+    raise Mistake(MISTAKES["backbone_missing"], "backbone_missing", detail=where(body, backbone_lr))
+
+
+# ----------------------------------------------------------------------- trained models
+
+PROBE_MINIMUM, FINETUNE_MINIMUM = 0.85, 0.90
+
+
+def check_probe_backbone(student, device: str) -> None:
+    model = checks.trained_model(student, "train_linear_probe", device, 60)
+    state = student.call_handle(model, ["state_dict"], name="model.state_dict()")
+    missing, weights, statistics = backbone_differences(state)
+    checks.expect(not missing, MISTAKES["not_the_backbone"], "not_the_backbone", names=short(missing))
+    checks.expect(not weights, MISTAKES["backbone_trained"], "backbone_trained", names=short(weights))
+    checks.expect(not statistics, MISTAKES["bn_drift"], "bn_drift", names=short(statistics))
+
+
+def accuracy_or_hint(student, model: Handle, device: str, minimum: float, key: str) -> None:
+    accuracy = target_accuracy(student, model, device)
+    if accuracy >= minimum:
+        return
+    state = student.call_handle(model, ["state_dict"], name="model.state_dict()")
+    old_head = shipped_state()["fc.weight"]
+    head = state.get("fc.weight") if isinstance(state, dict) else None
+    if isinstance(head, torch.Tensor) and tuple(head.shape) == tuple(old_head.shape) and \
+            torch.equal(head.cpu(), old_head):
+        raise Mistake(MISTAKES["head_not_replaced"], "head_not_replaced")
+    if accuracy < 0.5:
+        probe = grader_probe_accuracy(student, model, device)
+        if probe is not None and probe >= PROBE_MINIMUM:
+            raise Mistake(MISTAKES["head_untrained"], "head_untrained", accuracy=accuracy, probe=probe)
+    raise Mistake(MISTAKES[key], key, accuracy=accuracy, device=device)
+
+
+def check_probe_accuracy(student, device: str) -> None:
+    model = checks.trained_model(student, "train_linear_probe", device, 60)
+    accuracy_or_hint(student, model, device, PROBE_MINIMUM, "probe_accuracy")
+
+
+def check_finetune_accuracy(student, device: str) -> None:
+    model = checks.trained_model(student, "finetune", device, 90)
+    accuracy_or_hint(student, model, device, FINETUNE_MINIMUM, "finetune_accuracy")
+
+
+def check_finetuned_backbone(student, device: str) -> None:
+    model = checks.trained_model(student, "finetune", device, 90)
+    state = student.call_handle(model, ["state_dict"], name="model.state_dict()")
+    missing, weights, _ = backbone_differences(state)
+    checks.expect(not missing, MISTAKES["not_the_backbone"], "not_the_backbone", names=short(missing))
+    checks.expect(bool(weights), MISTAKES["not_finetuned"], "not_finetuned")
+    similarity = backbone_similarity(state)
+    checks.expect(similarity >= 0.5, MISTAKES["not_from_pretrained"], "not_from_pretrained", similarity=similarity)
