@@ -164,6 +164,24 @@ def test_handles_keep_objects_in_the_student_process():
         assert torch.equal(state["weight"], torch.zeros(1, 3)) and state["bias"].shape == (1,)
 
 
+def test_keep_whole_leaves_the_result_itself_in_the_student_process():
+    """A list of parameters would come back as copied tensors; keep="whole" leaves the list
+    there as one handle, so grader code can ask which objects it holds (05_transfer)."""
+    builder = "import torch\ndef make():\n    return torch.nn.Linear(2, 1)"
+    inspect = "def positions(model, items):\n    ids = [id(p) for p in model.parameters()]\n" \
+              "    return [ids.index(id(x)) if id(x) in ids else -1 for x in items]"
+    cells = ["def trainable(model):\n    return [p for p in model.parameters() if p.requires_grad]",
+             "def nothing(model):\n    return None"]
+    with session(cells) as s:
+        model = s.build(builder, "make")
+        copied = s.call("trainable", model)
+        assert isinstance(copied, list) and all(isinstance(t, torch.Tensor) for t in copied)
+        kept = s.call("trainable", model, keep="whole")
+        assert isinstance(kept, protocol.Handle) and kept.type_name == "list"
+        assert s.run_grader_code(inspect, "positions", model, kept) == [0, 1]
+        assert s.call("nothing", model, keep="whole") is None
+
+
 def test_same_submission_same_results():
     cells = ["import torch, random, numpy as np", "def noise():\n    return torch.randn(3), random.random(), np.random.rand()"]
     runs = []
@@ -296,11 +314,22 @@ def _raise_empty_parameters():
     torch.optim.SGD([], lr=0.1)
 
 
+def _raise_nothing_requires_grad():
+    torch.nn.Linear(2, 1).requires_grad_(False)(torch.ones(1, 2)).sum().backward()
+
+
+def _raise_parameter_in_two_groups():
+    layer = torch.nn.Linear(2, 1)
+    torch.optim.SGD([{"params": [layer.weight]}, {"params": list(layer.parameters())}], lr=0.1)
+
+
 @pytest.mark.parametrize("make_error, key", [
     (_raise_float_target, "ce_target_dtype"), (_raise_target_shape, "ce_target_shape"),
     (_raise_target_range, "ce_target_range"), (_raise_swapped, "ce_arguments_swapped"),
     (_raise_foward, "forward_missing"), (_raise_no_super, "module_init"),
     (_raise_parameters_method, "parameters_not_called"), (_raise_empty_parameters, "empty_parameters"),
+    (_raise_nothing_requires_grad, "nothing_requires_grad"),
+    (_raise_parameter_in_two_groups, "parameter_in_two_groups"),
 ])
 def test_known_torch_errors_get_their_hint(make_error, key):
     from grader.diagnosis import diagnose

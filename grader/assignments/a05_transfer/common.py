@@ -19,7 +19,7 @@ from grader.assignments.a05_transfer import MISTAKES
 from grader.checks import Mistake
 from grader.engine.protocol import Handle
 from grader.engine.session import StudentError
-from grader.kit.pretrained import shipped_state, target_task
+from grader.kit.pretrained import initial_network, shipped_state, target_task
 
 # Runs in the student's process, in a namespace of its own (grader code, not the student's).
 INSPECT = '''
@@ -202,12 +202,12 @@ def backbone_differences(state: Any) -> tuple[list[str], list[str], list[str]]:
     return missing, weights, statistics
 
 
-def backbone_similarity(state: dict) -> float:
-    """Cosine similarity between the returned convolution kernels and the shipped ones
-    (near 1 for a fine-tuned backbone, near 0 for one trained from scratch)."""
-    shipped = shipped_state()
+def backbone_similarity(state: dict, reference: dict | None = None) -> float:
+    """Cosine similarity between the returned convolution kernels and the shipped ones (or
+    `reference`'s): near 1 for a backbone fine-tuned gently, lower the farther it moved, and
+    near 0 for one trained from other random weights."""
     pairs = []
-    for key, expected in shipped.items():
+    for key, expected in (shipped_state() if reference is None else reference).items():
         if expected.dim() == 4:
             found = [k for k in state if k == key or k.endswith("." + key)]
             if len(found) == 1 and tuple(state[found[0]].shape) == tuple(expected.shape):
@@ -418,5 +418,9 @@ def check_finetuned_backbone(student, device: str) -> None:
     missing, weights, _ = backbone_differences(state)
     checks.expect(not missing, MISTAKES["not_the_backbone"], "not_the_backbone", names=short(missing))
     checks.expect(bool(weights), MISTAKES["not_finetuned"], "not_finetuned")
+    # Closer to the shipped kernels than to the random ones pretraining started from (which
+    # `torch.manual_seed(0)` then `DigitNet()` recreates), and clearly above chance.
     similarity = backbone_similarity(state)
-    checks.expect(similarity >= 0.5, MISTAKES["not_from_pretrained"], "not_from_pretrained", similarity=similarity)
+    to_initial = backbone_similarity(state, initial_network().state_dict())
+    checks.expect(similarity >= 0.1 and similarity > to_initial, MISTAKES["not_from_pretrained"],
+                  "not_from_pretrained", similarity=similarity)

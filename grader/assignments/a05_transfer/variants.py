@@ -167,6 +167,9 @@ ALTERNATIVES = [
     Variant("alt_finetune_last_block_only", edit("finetune", (
         FINETUNE_MODEL, FINETUNE_MODEL + "    for parametro in model.features[:4].parameters():  # só o último bloco "
                                          "treina\n        parametro.requires_grad_(False)\n"))),
+    Variant("alt_finetune_one_moderate_rate", edit("finetune", (
+        "make_finetune_optimizer(model, head_lr=0.01, backbone_lr=0.001)",
+        "make_finetune_optimizer(model, head_lr=0.01, backbone_lr=0.01)  # the backbone moves more"))),
     Variant("alt_finetune_probe_first", edit("finetune", (
         FINETUNE_MODEL, FINETUNE_MODEL + "    cabeca = torch.optim.Adam(model.fc.parameters(), lr=0.01)\n"
                                          "    model.eval()\n"
