@@ -187,18 +187,14 @@ def trained_model(student, name: str, device: str, timeout: float) -> Handle:
     return model
 
 
-def classifier_logits(student, model: Handle, X: torch.Tensor, classes: int, device: str, what: str) -> torch.Tensor:
-    """The grader runs the student's model itself, in eval mode: its (N, classes) logits."""
+def classifier_accuracy(student, model: Handle, X: torch.Tensor, y: torch.Tensor, device: str, what: str) -> float:
+    """The grader runs the student's model itself, in eval mode: the fraction of X whose
+    arg-max logit is y."""
+    classes = int(y.max()) + 1
     student.call_handle(model, ["eval"], name=f"{what}.eval()")
     logits = tensor_on(student.call_handle(model, [], X, device=device, name=f"{what}(X)"), f"{what}(X)", device)
     if tuple(logits.shape) != (len(X), classes):
         raise Mistake(LOGITS_SHAPE, "logits_shape", what=f"{what}(X)", expected=(len(X), classes),
                       actual=tuple(logits.shape))
     finite(logits, f"{what}(X)", DIVERGED, "diverged")
-    return logits
-
-
-def classifier_accuracy(student, model: Handle, X: torch.Tensor, y: torch.Tensor, device: str, what: str) -> float:
-    """The fraction of X the student's model classifies as y (arg-max of its logits)."""
-    logits = classifier_logits(student, model, X, int(y.max()) + 1, device, what)
     return float((logits.argmax(dim=1) == y).double().mean())

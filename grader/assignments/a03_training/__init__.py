@@ -213,8 +213,6 @@ MISTAKES: dict[str, Text] = {
                     en="At the end the model must hold the weights of the epoch with the lowest validation loss "
                        "(epoch {best})."),
     # train_iris
-    "not_a_model": T(pt="`train_iris` deve devolver o modelo treinado (um `nn.Module`), mas devolveu `{type}`.",
-                     en="`train_iris` must return the trained model (an `nn.Module`), but it returned `{type}`."),
     "iris_accuracy": T(pt="Acurácia de {accuracy:.1%} nas 150 amostras (medidas brutas, em {device}); o mínimo é "
                           "95%. Confira a taxa de aprendizado (baixa demais quase não sai do lugar), o número de "
                           "épocas, se o otimizador recebeu os parâmetros deste modelo e se a saída são 3 logits.",

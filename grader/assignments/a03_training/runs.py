@@ -262,9 +262,7 @@ def batches_of(passes: list, which: str) -> list[tuple[torch.Tensor, torch.Tenso
 
 def trained_iris(student, device: str) -> Handle:
     """The model `train_iris(device)` returns (trained once per device and student process), in eval mode."""
-    model = student.call("train_iris", device, keep=True, reuse=True, timeout=60)
-    if not isinstance(model, Handle):
-        raise Mistake(MISTAKES["not_a_model"], "not_a_model", type=checks.describe_type(model))
+    model = checks.trained_model(student, "train_iris", device, 60)
     student.call_handle(model, ["eval"], name="model.eval()")
     return model
 

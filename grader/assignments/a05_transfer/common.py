@@ -145,7 +145,7 @@ def head_inputs(model, X):
 '''
 
 INPUT_SHAPES = {"head_first": (2, 6, 6), "tied": (2, 6, 6), "digitnet": (1, 8, 8), "resnet18": (3, 32, 32)}
-HEAD_SIZES = {"head_first": (7, 4), "tied": (33, 3), "digitnet": (256, 5), "resnet18": (512, 1000)}
+HEAD_IN_FEATURES = {"head_first": 7, "tied": 33, "digitnet": 256, "resnet18": 512}
 
 
 def build(student, kind: str, frozen: str = "none", device: str | None = None) -> Handle:
@@ -183,18 +183,24 @@ def forward(student, model: Handle, kind: str, device: str, what: str) -> torch.
 
 # ----------------------------------------------------------------------- the shipped backbone
 
+def matching(state: dict, key: str) -> torch.Tensor | None:
+    """The tensor stored under `key` in a returned state_dict, matched by its end so that a
+    backbone wrapped in another module still counts (None when absent or ambiguous)."""
+    found = [k for k in state if k == key or k.endswith("." + key)]
+    value = state[found[0]] if len(found) == 1 else None
+    return value if isinstance(value, torch.Tensor) else None
+
+
 def backbone_differences(state: Any) -> tuple[list[str], list[str], list[str]]:
     """(missing, changed weights, changed BatchNorm statistics) of a returned model's
-    state_dict against the shipped backbone, bit for bit. Keys are matched by their end, so
-    a backbone wrapped in another module still counts."""
+    state_dict against the shipped backbone, bit for bit."""
     if not isinstance(state, dict):
         raise Mistake(MISTAKES["not_the_backbone"], "not_the_backbone", names=checks.describe_type(state))
     shipped = {k: v for k, v in shipped_state().items() if not k.startswith("fc.")}
     missing, weights, statistics = [], [], []
     for key, expected in shipped.items():
-        found = [k for k in state if k == key or k.endswith("." + key)]
-        value = state[found[0]] if len(found) == 1 else None
-        if not isinstance(value, torch.Tensor) or tuple(value.shape) != tuple(expected.shape):
+        value = matching(state, key)
+        if value is None or tuple(value.shape) != tuple(expected.shape):
             missing.append(key)
         elif not torch.equal(value.cpu().to(expected.dtype), expected):
             (statistics if key.rsplit(".", 1)[-1] in ("running_mean", "running_var", "num_batches_tracked")
@@ -208,10 +214,9 @@ def backbone_similarity(state: dict, reference: dict | None = None) -> float:
     near 0 for one trained from other random weights."""
     pairs = []
     for key, expected in (shipped_state() if reference is None else reference).items():
-        if expected.dim() == 4:
-            found = [k for k in state if k == key or k.endswith("." + key)]
-            if len(found) == 1 and tuple(state[found[0]].shape) == tuple(expected.shape):
-                pairs.append((state[found[0]].double().flatten(), expected.double().flatten()))
+        value = matching(state, key) if expected.dim() == 4 else None
+        if value is not None and tuple(value.shape) == tuple(expected.shape):
+            pairs.append((value.double().flatten(), expected.double().flatten()))
     if not pairs:
         return 0.0
     a, b = torch.cat([p for p, _ in pairs]), torch.cat([q for _, q in pairs])
@@ -248,10 +253,6 @@ def grader_probe_accuracy(student, model: Handle, device: str) -> float | None:
         return float(((test @ weight + bias).argmax(1) == y_test).double().mean())
 
 
-def target_accuracy(student, model: Handle, device: str) -> float:
-    _, _, X_test, y_test = target_task()
-    logits = checks.classifier_logits(student, model, X_test, 5, device, "model")
-    return float((logits.argmax(dim=1) == y_test).double().mean())
 
 
 # ----------------------------------------------------------------------- structural checks
@@ -280,14 +281,13 @@ def check_replace_head(student, kind: str, frozen: str, classes: int, device: st
                   "head_not_replaced")
     try:
         out = forward(student, model, kind, device, "model(x)")
-    except StudentError as exc:
-        message = str(getattr(exc, "error", {}).get("message", "")).lower()
-        if "same device" in message or "expected all tensors" in message:
+    except StudentError as exc:  # the engine already recognised the error: name it for the head
+        known = exc.diagnosis.key if exc.diagnosis else None
+        if known == "device_mismatch":
             raise Mistake(MISTAKES["head_device"], "head_device", device=device) from None
-        if "shapes cannot be multiplied" in message or "size mismatch" in message:
-            in_features = HEAD_SIZES[kind][0]
+        if known == "shape_mismatch":
             raise Mistake(MISTAKES["head_in_features"], "head_in_features",
-                          model=f"{in_features} características / features") from None
+                          model=f"{HEAD_IN_FEATURES[kind]} características / features") from None
         raise
     checks.expect(out.dim() == 2 and out.shape[1] == classes, MISTAKES["head_outputs"], "head_outputs",
                   classes=classes, expected=classes, actual=tuple(out.shape)[1:] or "()")
@@ -386,7 +386,8 @@ def check_probe_backbone(student, device: str) -> None:
 
 
 def accuracy_or_hint(student, model: Handle, device: str, minimum: float, key: str) -> None:
-    accuracy = target_accuracy(student, model, device)
+    _, _, X_test, y_test = target_task()
+    accuracy = checks.classifier_accuracy(student, model, X_test, y_test, device, "model")
     if accuracy >= minimum:
         return
     state = student.call_handle(model, ["state_dict"], name="model.state_dict()")
