@@ -21,13 +21,16 @@ class Mistake(AssertionError):
     statistics), and `fields` fill the text's placeholders."""
 
     def __init__(self, text: Text, key: str | None = None, **fields: Any) -> None:
-        super().__init__(text.en.format(**fields) if fields else text.en)
+        english = {k: v.en if isinstance(v, Text) else v for k, v in fields.items()}
+        super().__init__(text.en.format(**english) if fields else text.en)
         self.text = text
         self.key = key
         self.fields = fields
 
     def render(self, lang: str = "pt") -> str:
-        return self.text.render(lang, **self.fields)
+        # A field may itself be a Text (a detail written in both languages).
+        fields = {k: v.render(lang) if isinstance(v, Text) else v for k, v in self.fields.items()}
+        return self.text.render(lang, **fields)
 
 
 def expect(condition: bool, text: Text, key: str | None = None, **fields: Any) -> None:
@@ -42,7 +45,7 @@ def describe_type(value: Any) -> str:
     if isinstance(value, Handle):
         return value.type_name
     if isinstance(value, torch.Tensor):
-        return f"Tensor{tuple(value.shape)}"
+        return f"Tensor{tuple(value.shape)}" + (" (meta)" if value.is_meta else "")
     return type(value).__name__
 
 
@@ -74,6 +77,12 @@ WRONG_DEVICE = Text(
     pt="{what}: o resultado deveria estar no dispositivo da entrada ({expected}), mas está em {actual}.",
     en="{what}: the result should be on the input's device ({expected}), but it is on {actual}.",
 )
+NO_DATA = Text(
+    pt="{what}: o tensor está no dispositivo `meta` (só forma e dtype, sem valores); devolva-o no dispositivo "
+       "da entrada.",
+    en="{what}: the tensor is on the `meta` device (a shape and a dtype, no values); return it on the input's "
+       "device.",
+)
 NOT_A_TENSOR_SUBCLASS = Text(
     pt="{what}: devolva um `torch.Tensor` comum, não uma subclasse.",
     en="{what}: return a plain `torch.Tensor`, not a subclass.",
@@ -88,7 +97,7 @@ def number(value: Any, what: str) -> float:
         return float(value)
     if isinstance(value, np.ndarray) and value.shape == () and value.dtype.kind in "biuf":
         return float(value[()])
-    if isinstance(value, torch.Tensor) and value.dim() == 0 and not value.is_complex():
+    if isinstance(value, torch.Tensor) and value.dim() == 0 and not value.is_complex() and not value.is_meta:
         return float(value.item())
     raise Mistake(NOT_A_NUMBER, "not_a_number", what=what, type=describe_type(value))
 
@@ -103,7 +112,15 @@ def whole(value: Any, what: str, text: Text, key: str) -> int:
 
 
 def tensor(value: Any, what: str) -> torch.Tensor:
-    """The tensor the student returned, or a Mistake saying what came instead."""
+    """The tensor the student returned, with values (not on `meta`), or a Mistake saying what
+    came instead."""
+    result = _plain_tensor(value, what)
+    if result.is_meta:  # a grader that asks for `meta` uses tensor_on
+        raise Mistake(NO_DATA, "wrong_device", what=what)
+    return result
+
+
+def _plain_tensor(value: Any, what: str) -> torch.Tensor:
     if not isinstance(value, torch.Tensor):
         raise Mistake(NOT_A_TENSOR, "not_a_tensor", what=what, type=describe_type(value))
     meta = tensor_meta(value)
@@ -113,8 +130,9 @@ def tensor(value: Any, what: str) -> torch.Tensor:
 
 
 def tensor_on(value: Any, what: str, device: str, dtype: torch.dtype | None = None) -> torch.Tensor:
-    """`tensor`, then: it lived on `device` in the student's process (and has `dtype`)."""
-    result = tensor(value, what)
+    """`tensor`, then: it lived on `device` in the student's process (and has `dtype`).
+    With device "meta" the tensor is one without values, of which shape and dtype count."""
+    result = _plain_tensor(value, what)
     on_device(result, device, what)
     if dtype is not None:
         same_dtype(result, dtype, what)
@@ -177,19 +195,119 @@ LOGITS_SHAPE = Text(pt="{what} deveria ter forma {expected} (um logit por classe
                     en="{what} should have shape {expected} (one logit per class), but has {actual}.")
 DIVERGED = Text(pt="O modelo devolve NaN ou infinito: o treino divergiu. Reduza a taxa de aprendizado.",
                 en="The model returns NaN or infinity: training diverged. Lower the learning rate.")
+DOUBLE_SOFTMAX = Text(
+    pt="{what} devolve probabilidades, não logits: cada linha é não negativa e soma 1, sinal de uma softmax "
+       "(`nn.Softmax`, `F.softmax`) no fim da rede. A `nn.CrossEntropyLoss` já aplica a log-softmax por conta "
+       "própria; com outra softmax antes, ela é aplicada duas vezes, achata os gradientes (o treino fica lento e a "
+       "perda não desce de um piso, ≈ 0,55 com 3 classes, nem com tudo certo) e a saída deixa de ser o que o "
+       "contrato pede. Tire a softmax do `forward` e devolva os escores brutos da última camada; aplique "
+       "`torch.softmax(logits, dim=1)` só na hora de ler probabilidades.",
+    en="{what} returns probabilities, not logits: every row is non-negative and sums to 1, the mark of a softmax "
+       "(`nn.Softmax`, `F.softmax`) at the end of the network. `nn.CrossEntropyLoss` applies log-softmax itself; "
+       "with another softmax before it, softmax is applied twice, the gradients are squashed (training slows and "
+       "the loss cannot go below a floor, ≈ 0.55 with 3 classes, even with everything right) and the output is no "
+       "longer what the contract asks for. Take the softmax out of `forward` and return the last layer's raw "
+       "scores; apply `torch.softmax(logits, dim=1)` only when you want to read probabilities.",
+)
 
 
-def trained_model(student, name: str, device: str, timeout: float) -> Handle:
-    """The model `name(device)` returns, trained once per device and student process."""
-    model = student.call(name, device, keep=True, reuse=True, timeout=timeout)
+def looks_like_probabilities(out: torch.Tensor) -> bool:
+    """True when every row of a (N, C) output, N >= 2 and C >= 2, is a probability
+    distribution: no entry below zero and each row summing to 1 (within 1e-3, which holds for
+    a float16 softmax and is far from what raw scores give by chance).
+
+    Raw scores of a real network (random or trained) are never non-negative and normalised on
+    every row of several inputs, so the test needs no reference output; one row alone is not
+    judged. Log-probabilities (`nn.LogSoftmax`, `log(softmax(z))`) pass as logits: they are
+    logits shifted by a constant per row (`log_softmax(z) = z - logsumexp(z)`), softmax and
+    arg-max give the same result on them, and `CrossEntropyLoss` on them equals it on `z`
+    because log-softmax is idempotent. So outputs whose exp() sums to 1 per row, with negative
+    values, are accepted; only outputs that are themselves probabilities are refused."""
+    if out.dim() != 2 or out.shape[0] < 2 or out.shape[1] < 2 or not out.is_floating_point():
+        return False
+    values = out.detach().double()
+    if not bool(torch.isfinite(values).all()):
+        return False
+    return bool((values >= -1e-6).all()) and bool(((values.sum(dim=1) - 1).abs() <= 1e-3).all())
+
+
+def logits_not_probabilities(out: torch.Tensor, what: str) -> None:
+    """Mistake 'double_softmax' when a model asked for logits returned probabilities
+    (see `looks_like_probabilities`, which also says why log-probabilities are accepted)."""
+    if looks_like_probabilities(out):
+        raise Mistake(DOUBLE_SOFTMAX, "double_softmax", what=what)
+
+
+TRAINED_ON_TEST = Text(
+    pt="O modelo aprendeu com as imagens de teste: nelas ele acerta rótulos que só quem treinou com o teste "
+       "poderia conhecer. O teste existe para medir o modelo em imagens que ele nunca viu; treinar com ele (juntar "
+       "treino e teste, usar `load_digits()` inteiro, somar as imagens de teste às de treino) faz a acurácia "
+       "prometer o que o modelo não entrega. Treine só com a parte de treino; para acompanhar o treino, separe uma "
+       "validação de dentro dela.",
+    en="The model learned from the test images: on them it gives labels only a model trained on the test set could "
+       "know. The test set exists to measure the model on images it has never seen; training on it (joining train "
+       "and test, using all of `load_digits()`, adding the test images to the training ones) makes the accuracy "
+       "promise what the model does not deliver. Train on the training part only; to follow training, carve a "
+       "validation set out of it.",
+)
+BLIND_SEED = 4242  # fixed: a grade never depends on the run
+BLIND = """
+def blind(seed):
+    from grader.kit.data import blind_test_labels
+    return blind_test_labels(seed)
+"""
+
+
+def trained_model(student, name: str, device: str, timeout: float, blind: bool = False) -> Handle:
+    """The model `name(device)` returns, trained once per device and student process.
+
+    With `blind` (models trained on scikit-learn's digits), the fixed test split carries wrong
+    labels while the student's function runs (`kit.data.blind_test_labels`), however the
+    function loads the digits: a model that learned from test images then agrees with those
+    wrong labels, which `classifier_accuracy(..., wrong_labels=...)` recognises."""
+    restore = student.run_grader_code(BLIND, "blind", BLIND_SEED, keep=True, name=name) if blind else None
+    try:
+        model = student.call(name, device, keep=True, reuse=True, timeout=timeout)
+    finally:
+        if restore is not None:
+            try:
+                student.call_handle(restore, [], name=name)
+            except Exception:  # the student's process was replaced meanwhile: nothing is blinded there
+                pass
     if not isinstance(model, Handle):
         raise Mistake(NOT_A_MODEL, "not_a_model", name=name, type=describe_type(model))
     return model
 
 
-def classifier_accuracy(student, model: Handle, X: torch.Tensor, y: torch.Tensor, device: str, what: str) -> float:
+def wrong_labels_of(task) -> torch.Tensor:
+    """The test labels `task()` (`digits_split`, `target_task`) gives while the digits are
+    blinded with BLIND_SEED: what a model that trained on the test images learned."""
+    from grader.kit.data import blind_test_labels
+
+    restore = blind_test_labels(BLIND_SEED)
+    try:
+        return task()[3]
+    finally:
+        restore()
+
+
+def not_trained_on_test(predictions: torch.Tensor, y: torch.Tensor, wrong_labels: torch.Tensor) -> None:
+    """Mistake 'trained_on_test' when a model's errors on the test split are mostly the wrong
+    labels the split carried while it trained. An honest model's errors fall on those labels
+    only by chance (about one error in four to nine); a model that saw the test images with
+    them learned them (most of its errors)."""
+    errors = int((predictions != y).sum())
+    fooled = int((predictions == wrong_labels).sum())
+    if fooled >= max(5, 0.02 * len(y)) and 2 * fooled >= errors:
+        raise Mistake(TRAINED_ON_TEST, "trained_on_test")
+
+
+def classifier_accuracy(student, model: Handle, X: torch.Tensor, y: torch.Tensor, device: str, what: str,
+                        wrong_labels: torch.Tensor | None = None) -> float:
     """The grader runs the student's model itself, in eval mode: the fraction of X whose
-    arg-max logit is y."""
+    arg-max logit is y. Outputs that are probabilities instead of logits fail first, whatever
+    the accuracy (a network ending in a softmax can still reach the threshold); so does a model
+    that learned from X itself, where `wrong_labels` (see `trained_model(blind=True)`) are given."""
     classes = int(y.max()) + 1
     student.call_handle(model, ["eval"], name=f"{what}.eval()")
     logits = tensor_on(student.call_handle(model, [], X, device=device, name=f"{what}(X)"), f"{what}(X)", device)
@@ -197,4 +315,8 @@ def classifier_accuracy(student, model: Handle, X: torch.Tensor, y: torch.Tensor
         raise Mistake(LOGITS_SHAPE, "logits_shape", what=f"{what}(X)", expected=(len(X), classes),
                       actual=tuple(logits.shape))
     finite(logits, f"{what}(X)", DIVERGED, "diverged")
-    return float((logits.argmax(dim=1) == y).double().mean())
+    logits_not_probabilities(logits, f"{what}(X)")
+    predictions = logits.argmax(dim=1)
+    if wrong_labels is not None:
+        not_trained_on_test(predictions, y, wrong_labels)
+    return float((predictions == y).double().mean())

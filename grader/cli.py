@@ -8,7 +8,7 @@ import sys
 import time
 from pathlib import Path
 
-from grader.i18n import LANGUAGES
+from grader.i18n import LANGUAGES, Text
 
 
 def _progress_printer(stream=sys.stderr):
@@ -42,7 +42,7 @@ def cmd_grade(args) -> int:
 
     paths = expand_submissions([Path(p) for p in args.submissions])
     if not paths:
-        print("nenhuma entrega encontrada / no submissions found", file=sys.stderr)
+        print(Text(pt="nenhuma entrega encontrada", en="no submissions found").render(args.lang), file=sys.stderr)
         return 2
     options = GradeOptions(lang=args.lang, limits=_limits(args),
                            devices=tuple(args.devices.split(",")) if args.devices else None)
@@ -53,7 +53,7 @@ def cmd_grade(args) -> int:
     assignment = load_assignment(args.assignment)
     write_gradebook(out / "gradebook.csv", assignment, results)
     print(summary_table(assignment, results, args.lang))
-    print(("Resultados em" if args.lang == "pt" else "Results in") + f" {out}/ (gradebook.csv)")
+    print(Text(pt="Resultados em {out}/ (gradebook.csv)", en="Results in {out}/ (gradebook.csv)").render(args.lang, out=out))
     return 0
 
 
@@ -72,7 +72,7 @@ def cmd_check(args) -> int:
             print(exc.render(args.lang), file=sys.stderr)
             return 2
     if not assignment_id:
-        print("informe --assignment / pass --assignment", file=sys.stderr)
+        print(Text(pt="informe --assignment", en="pass --assignment").render(args.lang), file=sys.stderr)
         return 2
     result = grade_submission(path, load_assignment(assignment_id),
                               GradeOptions(lang=args.lang, limits=_limits(args), public_only=True))
@@ -119,7 +119,7 @@ def cmd_demo(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="grader", description="Corretor automático do curso de PyTorch.")
+    parser = argparse.ArgumentParser(prog="grader", description="Corretor automático do curso de PyTorch / PyTorch course auto-grader.")
     sub = parser.add_subparsers(dest="command", required=True)
 
     def common(p):

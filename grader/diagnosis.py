@@ -6,6 +6,7 @@ some messages differently across versions (../shared/research/common-mistakes.md
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from grader.i18n import Text
@@ -340,10 +341,20 @@ _RULES: list[tuple[tuple[str, ...], tuple[str, ...], Diagnosis]] = [
 ]
 
 
+def _mixed_devices(message: str) -> bool:
+    """A convolution's "Input type (torch.cuda.FloatTensor) and weight type (torch.FloatTensor)
+    should be the same": a device mismatch only when one side is on CUDA and the other is not
+    (the same words with two dtypes on one device are a dtype mismatch)."""
+    match = re.search(r"input type \(([^)]*)\) and weight type \(([^)]*)\)", message)
+    return bool(match) and ("cuda" in match.group(1)) != ("cuda" in match.group(2))
+
+
 def diagnose(error: dict) -> Diagnosis | None:
     """The hint for an exception described by the worker (type, message), if known."""
     kind = str(error.get("type", ""))
     message = str(error.get("message", "")).lower()
+    if kind == "RuntimeError" and _mixed_devices(message):
+        return next(d for _, _, d in _RULES if d.key == "device_mismatch")
     for types, fragments, diagnosis in _RULES:
         if kind in types and any(f in message for f in fragments):
             return diagnosis

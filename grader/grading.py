@@ -23,8 +23,10 @@ import pytest
 from grader.course import Assignment, load_assignment, module_name
 from grader.engine.sandbox import HIDE_ENV
 from grader.engine.session import Limits, StudentSession
+from grader.i18n import Text
 from grader.notebook import SUBMISSION_SUFFIXES, SubmissionError, read_submission
 from grader.plugin import GradingPlugin
+from grader.redaction import public_text, redact_results, secret_lines
 from grader.results import build_results, cell_notes, write_json_atomic
 
 
@@ -93,9 +95,12 @@ def grade_submission(path: Path, assignment: Assignment, options: GradeOptions, 
     if plugin.collection_errors:
         raise RuntimeError("grader modules failed to load:\n" + "\n".join(plugin.collection_errors))
     notes = [w.render(options.lang) for w in submission.warnings] + cell_notes(session.cell_results, options.lang)
-    return build_results(assignment, plugin.records, submission=name, lang=options.lang, notes=notes,
-                         isolation=isolation(), elapsed=time.monotonic() - started,
-                         removed_test_cells=removed_test_cells(submission, assignment))
+    results = build_results(assignment, plugin.records, submission=name, lang=options.lang, notes=notes,
+                            isolation=isolation(), elapsed=time.monotonic() - started,
+                            removed_test_cells=removed_test_cells(submission, assignment))
+    secret = secret_lines((e.reference for e in assignment.exercises), "\n".join(submission.cells),
+                          public=public_text(assignment.id))
+    return redact_results(results, secret, options.lang)
 
 
 def removed_test_cells(submission, assignment: Assignment) -> frozenset[str]:
@@ -159,7 +164,9 @@ def safe_grade(path: Path, name: str, assignment: Assignment, options: GradeOpti
     try:
         return grade_submission(path, assignment, options, name)
     except Exception as exc:  # a grader bug must not stop the batch; the result says so
-        message = f"Erro interno do corretor ao avaliar esta entrega: {type(exc).__name__}: {exc}"
+        message = Text(pt="Erro interno do corretor ao avaliar esta entrega: {error}",
+                       en="Internal grader error while grading this submission: {error}",
+                       ).render(options.lang, error=f"{type(exc).__name__}: {exc}")
         print(f"[grader] {path}: {message}", file=sys.stderr)
         return build_results(assignment, [], submission=name, lang=options.lang, notes=[],
                              isolation=isolation(), elapsed=0.0, failure_message=message)
@@ -211,7 +218,9 @@ def grade_batch(paths: list[Path], assignment_id: str, out_dir: Path, options: G
                 except Exception as exc:  # the grading process itself died: record, go on
                     results[path] = build_results(
                         assignment, [], submission=names[path], lang=options.lang, notes=[], isolation=isolation(),
-                        elapsed=0.0, failure_message=f"Erro interno do corretor: {type(exc).__name__}: {exc}")
+                        elapsed=0.0, failure_message=Text(pt="Erro interno do corretor: {error}",
+                                                          en="Internal grader error: {error}",
+                                                          ).render(options.lang, error=f"{type(exc).__name__}: {exc}"))
                     write_json_atomic(out_dir / f"{names[path]}.json", results[path])
                 done += 1
                 if progress:

@@ -36,6 +36,8 @@ GENERIC_FAILURE = Text(pt="A verificação falhou.", en="The check failed.")
 
 @dataclass
 class TestRecord:
+    __test__ = False  # not a pytest test class, whatever its name
+
     nodeid: str
     name: str
     exercise: str
@@ -45,6 +47,17 @@ class TestRecord:
     message: str = ""
     hint: str | None = None  # the key of a recognised mistake
     detail: str = ""  # for instructors only (internal errors)
+
+
+def name_from_doc(doc: str | None, lang: str = "pt") -> str:
+    """A grader test's name from its docstring: the first line (Portuguese), or with
+    lang="en" the line `en: <English name>` (the Portuguese one where there is none)."""
+    lines = [line.strip() for line in (doc or "").strip().splitlines()]
+    if lang == "en":
+        for line in lines[1:]:
+            if line.startswith("en:"):
+                return line[3:].strip()
+    return lines[0] if lines else ""
 
 
 def exercise_of(item: pytest.Item) -> str | None:
@@ -124,7 +137,7 @@ class GradingPlugin:
     def _record(self, item: pytest.Item, call: pytest.CallInfo, report) -> TestRecord:
         callspec = getattr(item, "callspec", None)
         device = callspec.params.get("device") if callspec else None
-        doc = (getattr(item, "function", None).__doc__ or "").strip().split("\n")[0] if hasattr(item, "function") else ""
+        doc = name_from_doc(getattr(item, "function", None).__doc__, self.language) if hasattr(item, "function") else ""
         record = TestRecord(
             nodeid=item.nodeid,
             name=doc or item.name,
@@ -144,7 +157,7 @@ class GradingPlugin:
         if isinstance(exc, Mistake):
             record.outcome, record.message, record.hint = "failed", exc.render(self.language), exc.key
         elif isinstance(exc, StudentFailure):
-            record.outcome, record.message = exc.outcome, exc.render(self.language)
+            record.outcome, record.message, record.hint = exc.outcome, exc.render(self.language), exc.hint
             if exc.diagnosis is not None:
                 record.hint = exc.diagnosis.key
                 record.message += "\n" + exc.diagnosis.text.render(self.language)

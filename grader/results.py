@@ -1,7 +1,11 @@
 """From test records to a Gradescope-style results.json, a gradebook CSV and a table.
 
-Scoring: an exercise's points are shared equally by the tests that ran for it (public
-and hidden, on every device); an exercise has full marks when all its tests pass.
+Scoring: an exercise's points are shared equally by its tests (public and hidden). A
+test that runs on several devices is one test: it passes only if it passes on every
+device that ran it, and its entry shows each device's outcome (`extra_data.devices`). So
+a grade is a property of the submission: a device-agnostic submission scores the same on
+a CPU-only machine and on a CUDA one; a device bug costs its tests where a GPU shows it.
+An exercise has full marks when all its tests pass.
 """
 
 from __future__ import annotations
@@ -34,6 +38,29 @@ TEST_CELL_REMOVED = Text(
     en="The check cell `test_{exercise}` was deleted from the notebook. It is locked and part of the submission: "
        "this exercise scores 0. Download the notebook again and copy your answers into it.",
 )
+
+
+ONLY_ON = Text(pt="[{device}] Esta verificação passou em {passed}, mas não em {device}:",
+               en="[{device}] This check passed on {passed}, but not on {device}:")
+
+
+def scenario(record: TestRecord) -> str:
+    """The test a record belongs to, whatever device ran it: its node id without the device."""
+    if not record.device:
+        return record.nodeid
+    base, bracket, params = record.nodeid.partition("[")
+    parts = params[:-1].split("-") if bracket else []
+    if record.device in parts:
+        parts.remove(record.device)
+    return base + (f"[{'-'.join(parts)}]" if parts else "")
+
+
+def by_scenario(records: list[TestRecord]) -> list[list[TestRecord]]:
+    """Records grouped by test, in the order the tests first ran."""
+    groups: "OrderedDict[str, list[TestRecord]]" = OrderedDict()
+    for record in records:
+        groups.setdefault(scenario(record), []).append(record)
+    return list(groups.values())
 
 
 def _round(x: float) -> float:
@@ -76,25 +103,31 @@ def build_results(assignment: Assignment, records: list[TestRecord], *, submissi
             group = [TestRecord(nodeid=f"{exercise.id}::missing", name=exercise.id, exercise=exercise.id,
                                 kind="hidden", device=None, outcome="error",
                                 message=failure_message or NO_CHECKS.render(lang))]
-        share = exercise.points / len(group)
+        scenarios = by_scenario(group)
+        share = exercise.points / len(scenarios)
         earned = 0.0
-        for record in group:
+        for runs in scenarios:
+            record = next((r for r in runs if r.outcome != "passed"), runs[-1])  # what the student reads
             score = share if record.outcome == "passed" else 0.0
             earned += score
             extra = {"exercise": exercise.id, "outcome": record.outcome, "kind": record.kind}
             if record.device:
                 extra["device"] = record.device
+                extra["devices"] = {r.device: r.outcome for r in runs}
             if record.hint:
                 extra["hint"] = record.hint
             if record.detail:
                 extra["grader_error"] = record.detail
-            name = f"{exercise.id}: {record.name}" + (f" [{record.device}]" if record.device else "")
+            output = record.message or (PASSED.render(lang) if record.outcome == "passed" else "")
+            if len({r.outcome for r in runs}) > 1:  # passes somewhere, not everywhere: say where
+                output = ONLY_ON.render(lang, device=record.device, passed=", ".join(
+                    r.device for r in runs if r.outcome == "passed")) + "\n" + output
             tests.append({
-                "name": name,
+                "name": f"{exercise.id}: {record.name}",
                 "score": _round(score),
                 "max_score": _round(share),
                 "status": "passed" if record.outcome == "passed" else "failed",
-                "output": record.message or (PASSED.render(lang) if record.outcome == "passed" else ""),
+                "output": output,
                 "visibility": "visible",
                 "extra_data": extra,
             })
@@ -161,7 +194,7 @@ def _fmt(x: float) -> str:
 def summary_table(assignment: Assignment, results: list[dict], lang: str = "pt") -> str:
     """A plain-text table: a row per submission, a column per exercise, and a total."""
     columns = assignment.order
-    header = ["entrega" if lang == "pt" else "submission", *columns, "total"]
+    header = [Text(pt="entrega", en="submission").render(lang), *columns, "total"]
     rows = [header]
     for result in results:
         exercises = result["extra_data"]["exercises"]

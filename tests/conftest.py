@@ -13,7 +13,9 @@ def cuda_available() -> bool:
     return torch.cuda.is_available()
 
 
-DEVICES = ["cpu", pytest.param("cuda", marks=pytest.mark.skipif(not cuda_available(), reason="CUDA is not available on this machine"))]
+# The cuda instances carry the gpu mark: `pytest -m gpu` (tests/gpu_check.py) runs them on a GPU machine.
+DEVICES = ["cpu", pytest.param("cuda", marks=[pytest.mark.gpu, pytest.mark.skipif(
+    not cuda_available(), reason="CUDA is not available on this machine")])]
 
 
 @pytest.fixture(scope="session")

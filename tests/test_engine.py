@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from grader.engine import protocol
-from grader.engine.session import (Limits, NotAttempted, NotCallable, NotDefined, StudentCrash, StudentError,
+from grader.engine.session import (InputsModified, Limits, NotAttempted, OpTrace, NotCallable, NotDefined, StudentCrash, StudentError,
                                    StudentSession, StudentTimeout, SubmissionTimeLimit)
 
 FAST = Limits(call_seconds=2, cell_seconds=2, submission_seconds=60)
@@ -141,6 +141,80 @@ def test_return_args_shows_mutated_inputs():
     with session(["def clobber(x):\n    x[0] = 99.0\n    return x"]) as s:
         _, (after,) = s.call("clobber", torch.zeros(3), return_args=True)
         assert after[0] == 99.0
+
+
+MUTATORS = [
+    "def f(x, d):\n    x.add_(1)\n    return 0",                      # a tensor, in place
+    "def f(x, d):\n    x.data = x.data.double()\n    return 0",        # dtype swapped under the caller
+    "def f(x, d):\n    x.resize_(2)\n    return 0",                    # shape
+    "def f(x, d):\n    d['w'][0] = 5.0\n    return 0",                 # a tensor inside a dict
+    "def f(x, d):\n    d['labels'].append(3)\n    return 0",           # a list inside a dict
+    "def f(x, d):\n    d['w'] = d['w'] * 2\n    return 0",             # a dict entry replaced
+    "def f(x, d):\n    d.pop('labels')\n    return 0",                 # a key removed
+    "def f(x, d):\n    d['pair'] = list(d['pair'])\n    return 0",     # a tuple turned into a list
+]
+
+
+@pytest.mark.parametrize("code", MUTATORS)
+def test_every_call_checks_that_inputs_come_back_unchanged(code):
+    """The catalog: a function never changes its inputs in place. The engine checks it on
+    every call, whatever the grader looks at, and names the argument."""
+    args = (torch.arange(3.0), {"w": torch.ones(2), "labels": [0, 1], "pair": (1, 2.5)})
+    with session([code, "def g(x, d):\n    return float(x.sum()) + len(d)"]) as s:
+        with pytest.raises(InputsModified) as failure:
+            s.call("f", *args)
+        assert failure.value.hint == "inputs_modified" and failure.value.fields["where"].split(",")[0] in ("1", "2")
+        assert s.call("g", *args) == 6.0  # a function that only reads is fine
+
+
+def test_in_place_changes_are_allowed_where_the_contract_says_so():
+    with session(["def init_(x):\n    x.zero_()\n    return x"]) as s:
+        assert torch.equal(s.call("init_", torch.ones(2), mutates=True), torch.zeros(2))
+        with pytest.raises(InputsModified):
+            s.call("init_", torch.ones(2))
+
+
+def test_a_forward_pass_that_changes_its_input_is_named():
+    builder = "import torch\ndef make():\n    return torch.nn.ReLU(inplace=True)"
+    with session(["x = 1"]) as s:
+        model = s.build(builder, "make")
+        with pytest.raises(InputsModified):
+            s.call_handle(model, [], torch.tensor([-1.0, 2.0]))
+        assert torch.equal(s.call_handle(model, [], torch.tensor([1.0, 2.0])), torch.tensor([1.0, 2.0]))
+
+
+def test_nan_inputs_and_keyword_arguments_are_compared_too():
+    with session(["def f(x, scale=None):\n    scale.mul_(2)\n    return 0", "def g(x):\n    return 1"]) as s:
+        assert s.call("g", torch.tensor([float("nan"), 1.0])) == 1
+        with pytest.raises(InputsModified) as failure:
+            s.call("f", 1, scale=torch.ones(1))
+        assert "`scale`" in failure.value.render("pt")
+
+
+def test_no_reference_text_reaches_the_student_process():
+    """A reference stands in for an earlier exercise as bytecode: a student function that
+    looks for its text (frames, gc, inspect, linecache) finds nothing to print."""
+    thief = (
+        "import gc, inspect, linecache, sys\n"
+        "def g(x):\n"
+        "    found = []\n"
+        "    frame = sys._getframe()\n"
+        "    while frame is not None:\n"
+        "        found += [repr(v) for v in frame.f_locals.values()]\n"
+        "        frame = frame.f_back\n"
+        "    found += [o for o in gc.get_objects() if isinstance(o, str)]\n"
+        "    found += [repr(o) for o in gc.get_objects() if isinstance(o, dict)]\n"
+        "    try:\n"
+        "        found.append(inspect.getsource(f))\n"
+        "    except (OSError, TypeError):\n"
+        "        pass\n"
+        "    found += [''.join(v[2]) for v in list(linecache.cache.values()) if v[2]]\n"
+        "    return [t[:200] for t in found if 'SECRET' + '_MARK' in t or 'x * ' + '10' in t]\n"
+    )
+    reference = 'def f(x):\n    """SECRET_MARK"""\n    return x * 10  # SECRET_MARK'
+    with session(["def f(x):\n    return -1", thief], order=["f", "g"], references={"f": reference}) as s:
+        s.set_exercise("g")
+        assert s.call("g", 2) == []
 
 
 def test_references_stand_in_for_earlier_exercises_only():
@@ -346,3 +420,35 @@ def test_a_library_not_implemented_error_is_an_error_not_unattempted():
         with pytest.raises(StudentError) as info:
             s.call("run")
         assert info.value.outcome == "error" and info.value.diagnosis.key == "forward_missing"
+
+
+def test_operator_trace_sees_through_names():
+    """A convolution reached under another name is still a convolution at the operator level;
+    gradients computed by autograd show a backward pass, hand-derived formulas do not."""
+    cells = ["import torch, torch.nn.functional as F",
+             "def sneaky(x, w):\n    return getattr(torch._C._VariableFunctions, 'con' + 'v2d')(x, w)",
+             "def by_hand(x, w):\n    return (F.unfold(x, 3).transpose(1, 2) @ w.view(3, -1).t()).transpose(1, 2).reshape(1, 3, 3, 3)",
+             "def grad_autograd(a):\n    a = torch.tensor(a, requires_grad=True)\n    (a * a).backward()\n    return a.grad.item()",
+             "def grad_formula(a):\n    return 2 * a"]
+    x, w = torch.randn(1, 2, 5, 5), torch.randn(3, 2, 3, 3)
+    with session(cells, limits=Limits(call_seconds=30, cell_seconds=30, submission_seconds=120)) as s:
+        _, trace = s.call("sneaky", x, w, trace_ops=True)
+        assert "convolution" in trace.ops
+        _, trace = s.call("by_hand", x, w, trace_ops=True)
+        assert "im2col" in trace.ops and not any("conv" in op for op in trace.ops)
+        assert s.call("grad_autograd", 3.0, trace_ops=True)[1].backward is True
+        assert s.call("grad_formula", 3.0, trace_ops=True) == (6.0, OpTrace(frozenset(), False))
+
+
+@pytest.mark.parametrize("message, key", [
+    ("Input type (torch.cuda.FloatTensor) and weight type (torch.FloatTensor) should be the same", "device_mismatch"),
+    ("Input type (CPUFloatType) and weight type (CUDAFloatType) should be the same", "device_mismatch"),
+    ("Input type (torch.FloatTensor) and weight type (torch.DoubleTensor) should be the same", None),
+])
+def test_a_convolution_with_its_weights_elsewhere_is_a_device_mismatch(message, key):
+    """The words PyTorch uses when a convolution's input and weights live on different
+    devices (only a GPU shows it); with two dtypes on one device it is not a device problem."""
+    from grader.diagnosis import diagnose
+
+    found = diagnose({"type": "RuntimeError", "message": message})
+    assert (found.key if found else None) == key

@@ -87,3 +87,27 @@ def test_grader_check_command(root, tmp_path):
     proc = subprocess.run([sys.executable, "-m", "grader", "check", str(root / "solutions" / A / f"{A}.ipynb")],
                           capture_output=True, text=True, cwd=root, timeout=300)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_blinding_changes_only_the_test_labels_and_is_undone():
+    """While a grader trains a student's model, the fixed test split's labels are wrong
+    however the digits are loaded; the split, the images and the training labels are not."""
+    import torch
+    from sklearn.datasets import load_digits
+
+    from grader.kit.data import blind_test_labels, digits_split, wrong_test_labels
+    from grader.kit.pretrained import target_task
+
+    real, real_task = digits_split(), target_task()
+    restore = blind_test_labels(5)
+    try:
+        blind, blind_task = digits_split(), target_task()
+        _, y_loaded = load_digits(return_X_y=True)
+    finally:
+        restore()
+    assert all(torch.equal(a, b) for a, b in zip(real[:3], blind[:3]))
+    assert torch.equal(blind[3], wrong_test_labels(5)) and bool((blind[3] != real[3]).all())
+    assert all(torch.equal(a, b) for a, b in zip(real_task[:3], blind_task[:3]))  # the same 5-9 images
+    assert bool((blind_task[3] != real_task[3]).all()) and int(blind_task[3].max()) <= 4
+    assert int((torch.tensor(y_loaded) != torch.tensor(load_digits(return_X_y=True)[1])).sum()) == 450
+    assert all(torch.equal(a, b) for a, b in zip(real, digits_split()))

@@ -96,7 +96,7 @@ def test_batches_left_on_the_cpu_fail_only_on_cuda(tmp_path):
     path = tmp_path / "batches_on_cpu.ipynb"
     path.write_text(json.dumps(make_submission("03_training", variant)), encoding="utf-8")
     result = grade_submission(path, load_assignment("03_training"), GradeOptions())
-    epoch = [t for t in result["tests"] if t["extra_data"]["exercise"] == "train_one_epoch" and "device" in t["extra_data"]]
-    assert all(t["status"] == "passed" for t in epoch if t["extra_data"]["device"] == "cpu")
-    failed = [t for t in epoch if t["extra_data"]["device"] == "cuda"]
+    epoch = [t for t in result["tests"] if t["extra_data"]["exercise"] == "train_one_epoch" and "devices" in t["extra_data"]]
+    assert epoch and all(t["extra_data"]["devices"]["cpu"] == "passed" for t in epoch)
+    failed = [t for t in epoch if t["extra_data"]["devices"]["cuda"] != "passed"]
     assert failed and all(t["status"] == "failed" and t["extra_data"].get("hint") == "device_mismatch" for t in failed)

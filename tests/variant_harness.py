@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from grader.grading import GradeOptions, available_devices, grade_batch
+from grader.grading import GradeOptions, grade_batch
+from grader.redaction import REDACTED
 from grader.variants import Variant, write_submissions
 
 REFERENCE = Variant("reference", {})
@@ -22,15 +23,14 @@ def check_variant(results: dict[str, dict], variant: Variant) -> None:
     exercises = result["extra_data"]["exercises"]
     for exercise, info in exercises.items():
         if exercise == variant.breaks:
-            if variant.score and len(available_devices()) > 1:
-                # Partial scores are stated for CPU-only grading; with CUDA each test's share shrinks.
-                assert 0 < info["score"] < info["max_score"], (exercise, info, _outputs(result, exercise))
-            else:
-                assert info["score"] == variant.score, (exercise, info, _outputs(result, exercise))
+            # A test counts once whatever devices ran it: partial scores are the same everywhere.
+            assert info["score"] == variant.score, (exercise, info, _outputs(result, exercise))
             hints = {t["extra_data"].get("hint") for t in result["tests"] if t["extra_data"]["exercise"] == exercise}
             assert variant.hint in hints, (variant.hint, hints, _outputs(result, exercise))
         else:
             assert info["score"] == info["max_score"], (exercise, info, _outputs(result, exercise))
+    redacted = [t["output"] for t in result["tests"] if REDACTED.pt in t["output"] or REDACTED.en in t["output"]]
+    assert not redacted, ("feedback cut as if it quoted a reference", redacted)
     lost = reference["max_score"] - result["score"]
     if variant.breaks:
         breaks = result["extra_data"]["exercises"][variant.breaks]

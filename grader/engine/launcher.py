@@ -36,6 +36,18 @@ def _warn_once(problem: str) -> None:
               "Install bubblewrap (apt-get install bubblewrap). ***\n", file=sys.stderr)
 
 
+_warned_limits = False
+
+
+def _warn_no_limits(problem: str) -> None:
+    global _warned_limits
+    if not _warned_limits:
+        _warned_limits = True
+        print(f"\n*** AVISO / WARNING: student code runs WITHOUT cgroup limits ({problem}). "
+              "A submission's memory and processes are bounded only by rlimits and time limits. "
+              "Run the grader as root, or in a cgroup v2 subtree delegated to its user. ***\n", file=sys.stderr)
+
+
 class LaunchError(RuntimeError):
     """No student process could be started (the last one's leftovers still hold the sandbox)."""
 
@@ -168,7 +180,9 @@ class ForkServer:
             atexit.register(self._shutdown)
             # Pool workers of multiprocessing leave through os._exit, which skips atexit.
             multiprocessing.util.Finalize(self, self._shutdown, exitpriority=10)
-        self.isolation = sandbox.isolation_label(problem, bool(self.cgroups and self.cgroups.active))
+        self.isolation = sandbox.isolation_label(problem, self.cgroups)
+        if self.cgroups is not None and not self.cgroups.active:
+            _warn_no_limits(self.cgroups.problem)
         if sandboxed is None and problem is not None:
             _warn_once(problem)
         self._lock = threading.Lock()

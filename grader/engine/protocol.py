@@ -6,6 +6,11 @@ structure, `numpy.load(allow_pickle=False)` for arrays, and nothing else. Whatev
 student's process sends, the grading side only ever gets numbers, strings, arrays and
 containers of them; an object the student made comes back as an `Opaque` description.
 
+A tensor on the `meta` device (a shape and a dtype, no data) travels as its shape and
+metadata (`$meta_tensor`) and arrives as an empty tensor of that shape and dtype on `meta`
+in either process: graders can check devices, shapes, dtypes and container types on a
+machine without a GPU (a value read from it raises, so it never passes a value check).
+
 This module is imported in the student's process too, so it imports only the standard
 library and numpy at module level (torch lazily, where it is needed).
 """
@@ -28,6 +33,7 @@ import numpy as np
 MAX_MESSAGE_BYTES = 64 * 1024 * 1024
 MAX_DEPTH = 32
 MAX_ITEMS = 100_000
+MAX_DIMS = 64  # dimensions of a tensor that travels without data (`meta`)
 _HEADER = struct.Struct(">I")
 # numpy kinds the grader accepts: bool, signed/unsigned int, float, complex.
 _NUMERIC_KINDS = frozenset("biufc")
@@ -117,7 +123,7 @@ class TensorMeta:
     """What a decoded tensor was on the student's side."""
 
     dtype: str  # e.g. "torch.float32"
-    device: str  # e.g. "cpu", "cuda:0"
+    device: str  # e.g. "cpu", "cuda:0"; "meta": no data, and the decoded tensor is on meta too
     requires_grad: bool
     is_leaf: bool
     subclass: bool  # a subclass of torch.Tensor, not a plain tensor
@@ -225,20 +231,31 @@ def encode(value: Any, *, keep: Callable[[Any], int] | None = None, _depth: int 
     return {"$object": _type_name(value), "text": _safe_repr(value)}
 
 
+def _is_leaf(torch, value) -> bool:
+    """`value.is_leaf` as torch keeps it (`as_subclass` makes an alias that is never a leaf;
+    a subclass's own `is_leaf` or `__torch_function__` is not asked)."""
+    base = getattr(torch._C, "TensorBase", None) or torch._C._TensorBase  # (named so before torch 2.1)
+    with torch._C.DisableTorchFunctionSubclass():
+        return base.is_leaf.__get__(value)
+
+
 def _encode_tensor(torch, value) -> dict:
     plain = torch.Tensor.as_subclass(value, torch.Tensor)
     data = plain.detach()
-    if data.is_sparse:
-        data = data.to_dense()
     meta = {
         "dtype": str(plain.dtype),
         "device": str(plain.device),
         "requires_grad": bool(plain.requires_grad),
-        "is_leaf": bool(plain.is_leaf),
+        "is_leaf": bool(_is_leaf(torch, value)),
         "subclass": type(value) is not torch.Tensor,
-        # The receiving side rebuilds a non-contiguous tensor as one (graders test `view`).
-        "contiguous": bool(plain.is_contiguous()),
     }
+    if plain.device.type == "meta":  # no data to send: the shape says it all
+        meta["contiguous"] = bool(plain.is_sparse or plain.is_contiguous())
+        return {"$meta_tensor": [int(size) for size in plain.shape], **meta}
+    if data.is_sparse:
+        data = data.to_dense()
+    # The receiving side rebuilds a non-contiguous tensor as one (graders test `view`).
+    meta["contiguous"] = bool(plain.is_contiguous())
     data = data.cpu()
     if data.dtype in (torch.bfloat16, torch.float16):
         # numpy has no bfloat16; the dtype travels in `meta`.
@@ -255,8 +272,10 @@ def decode(
 ) -> Any:
     """Strictly decode tagged data; raise ProtocolError on anything unexpected.
 
-    `tensor(array, meta)` builds a tensor from an array; `handle(id, type)` resolves a
-    handle. Without them, tensors decode to CPU torch tensors with `tensor_meta` set.
+    `tensor(array, meta)` builds a tensor from an array (`array` is None for a tensor on
+    the `meta` device: `meta["shape"]` holds its shape, see `meta_tensor`); `handle(id,
+    type)` resolves a handle. Without them, tensors decode to CPU torch tensors, and tensors
+    on `meta` to empty tensors on `meta`, with `tensor_meta` set.
     """
     if _depth > MAX_DEPTH + 2:
         raise ProtocolError("data nested too deeply")
@@ -306,6 +325,8 @@ def decode(
         if not (isinstance(meta["dtype"], str) and isinstance(meta["device"], str)):
             raise ProtocolError("tensor metadata missing")
         return (tensor or _default_tensor)(array, meta)
+    if tag == "$meta_tensor":
+        return (tensor or _default_tensor)(None, _meta_tensor_fields(body, data))
     if tag == "$device" and isinstance(body, str):
         return _torch().device(body)
     if tag == "$dtype" and isinstance(body, str):
@@ -330,10 +351,56 @@ def _dtype_from_name(name: str):
     return dtype
 
 
-def _default_tensor(array: np.ndarray, meta: dict):
-    """Grading side: a CPU tensor with the student's dtype, and its metadata recorded."""
+def _meta_tensor_fields(shape: Any, data: dict) -> dict:
+    """The validated fields of a `$meta_tensor`: a shape of non-negative ints, a known dtype,
+    the device "meta" and boolean flags (absent ones are False, `is_leaf` and `contiguous` True)."""
+    if not (isinstance(shape, list) and len(shape) <= MAX_DIMS
+            and all(type(size) is int and 0 <= size < 2**63 for size in shape)):
+        raise ProtocolError("invalid shape of a tensor without data")
+    if data.get("device") != "meta":
+        raise ProtocolError("only tensors on the meta device travel without data")
+    dtype = data.get("dtype")
+    if not isinstance(dtype, str):
+        raise ProtocolError("tensor metadata missing")
+    _dtype_from_name(dtype)
+    meta: dict = {"shape": tuple(shape), "dtype": dtype, "device": "meta"}
+    for flag, default in (("requires_grad", False), ("is_leaf", True), ("subclass", False), ("contiguous", True)):
+        value = data.get(flag, default)
+        if type(value) is not bool:
+            raise ProtocolError(f"invalid tensor flag {flag!r}")
+        meta[flag] = value
+    return meta
+
+
+def meta_tensor(meta: dict):
+    """An empty tensor on the `meta` device from a `$meta_tensor`'s validated fields: its
+    shape and dtype, non-contiguous (column-major strides, as data tensors are rebuilt) and
+    requiring gradients where the sender's did."""
     torch = _torch()
-    result = torch.from_numpy(array.copy())
+    shape, dtype = meta["shape"], _dtype_from_name(meta["dtype"])
+    try:
+        if not meta["contiguous"] and len(shape) >= 2:
+            strides = [1]
+            for size in shape[:-1]:
+                strides.append(strides[-1] * max(size, 1))
+            result = torch.empty_strided(shape, strides, dtype=dtype, device="meta")
+        else:
+            result = torch.empty(shape, dtype=dtype, device="meta")
+        if meta["requires_grad"]:
+            result.requires_grad_(True)
+    except Exception as exc:  # a size that overflows, a dtype that cannot require gradients...
+        raise ProtocolError(f"invalid tensor without data: {exc}") from exc
+    return result
+
+
+def _default_tensor(array: np.ndarray | None, meta: dict):
+    """Grading side: a CPU tensor with the student's dtype (an empty tensor on `meta` for
+    one on `meta`), and its metadata recorded."""
+    torch = _torch()
+    if array is None:
+        result = meta_tensor({**meta, "requires_grad": False, "contiguous": True})
+    else:
+        result = torch.from_numpy(array.copy())
     dtype = _dtype_from_name(meta["dtype"])
     if result.dtype != dtype:
         result = result.to(dtype)

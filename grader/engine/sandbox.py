@@ -16,21 +16,25 @@ Inside:
   so nothing a submission left running meets the next one.
 
 Per worker, `worker.apply_limits` adds rlimits (CPU time, address space on CPU-only
-machines, file size, open files). Where bubblewrap is missing or cannot create user
-namespaces, grading falls back to plain processes with a loud warning, and results.json
-says so (`extra_data.isolation`).
+machines, file size, open files); per sandbox, `Cgroups` bounds memory and processes where
+this process may make cgroups (v1 or v2). Where bubblewrap is missing or cannot create
+user namespaces, grading falls back to plain processes with a loud warning, and
+results.json says so (`extra_data.isolation`), as it says which cgroup limits held.
 """
 
 from __future__ import annotations
 
+import errno
 import functools
 import glob
+import itertools
 import os
 import shutil
 import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Callable
 
 TMP_BYTES = 256 * 1024 * 1024
 SANDBOX_UID = 65534
@@ -95,34 +99,150 @@ def bwrap_prefix() -> list[str]:
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 SANDBOX_PIDS = 256  # processes and threads in one sandbox
 SANDBOX_MEMORY_BYTES = int(os.environ.get("GRADER_MEMORY_BYTES", 6 * 1024**3))
+SUPERVISOR = "grader-supervisor"  # v2: the leaf our cgroup's processes move into
+# Per layout and controller: the file that sets the limit, then files set too where the kernel has
+# them (swap accounting may be off). v1's memsw bounds memory+swap; v2's swap.max bounds swap alone.
+LIMIT_FILES = {
+    "v1": {"pids": [("pids.max", SANDBOX_PIDS)],
+           "memory": [("memory.limit_in_bytes", SANDBOX_MEMORY_BYTES),
+                      ("memory.memsw.limit_in_bytes", SANDBOX_MEMORY_BYTES)]},
+    "v2": {"memory": [("memory.max", SANDBOX_MEMORY_BYTES), ("memory.swap.max", 0)],
+           "pids": [("pids.max", SANDBOX_PIDS)]},
+}
+_serial = itertools.count()
+
+
+def cgroup_layout(root: Path = CGROUP_ROOT) -> str | None:
+    """'v2' (one unified hierarchy), 'hybrid' (v1 controllers beside a controller-less v2 tree
+    at root/unified, as systemd's hybrid mode mounts them), 'v1', or None (no cgroups here)."""
+    if (root / "cgroup.controllers").exists():
+        return "v2"
+    if (root / "unified" / "cgroup.controllers").exists():
+        return "hybrid"
+    if (root / "memory").is_dir() or (root / "pids").is_dir():
+        return "v1"
+    return None
+
+
+def _self_cgroup() -> str:
+    return Path("/proc/self/cgroup").read_text()
+
+
+def _write(path: Path, value: object) -> None:
+    """Every cgroup file write goes through here (tests replace it to play the kernel's refusals)."""
+    path.write_text(str(value))
+
+
+def _why(exc: OSError) -> str:
+    # Not str(exc): its file name holds our pid, and the label must read the same in every grading process.
+    return exc.strerror or str(exc)
 
 
 class Cgroups:
-    """A pids and a memory cgroup (v1) for one sandbox, where this process may make them
-    (root). rlimits cannot bound processes here: RLIMIT_NPROC does not apply to a sandbox
-    whose user is root outside its namespace."""
+    """The cgroups that bound one sandbox's memory and processes, where this process may make
+    them (rlimits cannot bound processes here: RLIMIT_NPROC does not apply to a sandbox whose
+    user is root outside its namespace). Never raises: `limits` names the limits in force,
+    `problem` says why any is missing, and grading goes on without.
 
-    def __init__(self) -> None:
-        name = f"grader-{os.getpid()}-{id(self):x}"
-        self.paths = [CGROUP_ROOT / "pids" / name, CGROUP_ROOT / "memory" / name]
-        self.active = False
-        try:
-            for path in self.paths:
-                path.mkdir()
-            (self.paths[0] / "pids.max").write_text(str(SANDBOX_PIDS))
-            (self.paths[1] / "memory.limit_in_bytes").write_text(str(SANDBOX_MEMORY_BYTES))
-            swap = self.paths[1] / "memory.memsw.limit_in_bytes"
-            if swap.exists():
-                swap.write_text(str(SANDBOX_MEMORY_BYTES))
-            self.active = True
-        except OSError:
+    v1, and hybrid hosts (whose memory and pids controllers are v1): a pids and a memory cgroup
+    at the top of their hierarchies, which needs root.
+    v2: one cgroup inside this process's own, which must be writable (root, or a subtree
+    delegated to this user). A v2 cgroup either holds processes or hands controllers to its
+    children, so where our cgroup holds processes they first move into its leaf
+    `grader-supervisor` (left in place), then memory and pids are enabled for the children."""
+
+    def __init__(self, root: Path = CGROUP_ROOT, self_cgroup: Callable[[], str] = _self_cgroup) -> None:
+        self.name = f"grader-{os.getpid()}-{next(_serial)}"
+        self.paths: list[Path] = []  # joined by the sandbox, removed after it
+        self.limits: list[str] = []  # controllers whose limits are in force
+        self.problems: list[str] = []
+        layout = cgroup_layout(root)
+        self.version = "v2" if layout == "v2" else "v1"
+        if layout is None:
+            self.problems.append(f"no cgroup filesystem at {root}")
+        elif layout == "v2":
+            self._make_v2(root, self_cgroup)
+        else:
+            for controller in ("pids", "memory"):
+                self._make(root / controller, [controller])
+        if not self.limits:
             self.remove()
+
+    @property
+    def active(self) -> bool:
+        return bool(self.limits)
+
+    @property
+    def problem(self) -> str:
+        return "; ".join(self.problems)
+
+    def _make(self, parent: Path, controllers: list[str]) -> None:
+        """Our cgroup under `parent`, with the limits of `controllers`."""
+        path = parent / self.name
+        try:
+            path.mkdir()
+        except OSError as exc:
+            self.problems.append(f"cannot make a cgroup in {parent}: {_why(exc)}")
+            return
+        self.paths.append(path)
+        for controller in controllers:
+            (name, value), *optional = LIMIT_FILES[self.version][controller]
+            try:
+                _write(path / name, value)
+                for name, value in optional:
+                    if (path / name).exists():
+                        _write(path / name, value)
+            except OSError as exc:
+                self.problems.append(f"cannot set {name}: {_why(exc)}")
+            else:
+                self.limits.append(controller)
+
+    def _make_v2(self, root: Path, self_cgroup: Callable[[], str]) -> None:
+        try:
+            own = next(line[3:] for line in self_cgroup().splitlines() if line.startswith("0::"))
+        except (OSError, ValueError, StopIteration):
+            self.problems.append("no cgroup v2 entry in /proc/self/cgroup")
+            return
+        base = root / own.strip().lstrip("/")
+        if base.name == SUPERVISOR:  # an earlier sandbox moved us there
+            base = base.parent
+        try:
+            wanted = [c for c in ("memory", "pids") if c in (base / "cgroup.controllers").read_text().split()]
+            if not wanted:
+                self.problems.append(f"no memory or pids controller for {base}")
+                return
+            if not set(wanted) <= set((base / "cgroup.subtree_control").read_text().split()):
+                self._enable(base, wanted)
+        except OSError as exc:
+            self.problems.append(f"cannot set up cgroups in {base}: {_why(exc)}")
+            return
+        self._make(base, wanted)
+
+    @staticmethod
+    def _enable(base: Path, controllers: list[str]) -> None:
+        """Hand `controllers` to the children of `base`; where the kernel refuses because
+        `base` holds processes (EBUSY), move them into its leaf `grader-supervisor` first."""
+        control = " ".join("+" + c for c in controllers)
+        try:
+            _write(base / "cgroup.subtree_control", control)
+            return
+        except OSError as exc:
+            if exc.errno != errno.EBUSY:
+                raise
+        leaf = base / SUPERVISOR
+        leaf.mkdir(exist_ok=True)
+        for pid in (base / "cgroup.procs").read_text().split():
+            try:
+                _write(leaf / "cgroup.procs", pid)
+            except OSError:
+                pass  # gone meanwhile; one that cannot move makes the next write fail
+        _write(base / "cgroup.subtree_control", control)
 
     def join(self) -> None:
         """Move the calling process into the cgroups (run in the child, before exec)."""
         if self.active:
             for path in self.paths:
-                (path / "cgroup.procs").write_text(str(os.getpid()))
+                _write(path / "cgroup.procs", os.getpid())
 
     def remove(self) -> None:
         """Remove the cgroups once their processes are gone (they die with the sandbox)."""
@@ -137,8 +257,11 @@ class Cgroups:
                     time.sleep(0.02)
 
 
-def isolation_label(problem: str | None, cgroups: bool) -> str:
-    """What results.json records: how student code was isolated (`problem`: why not bwrap)."""
+def isolation_label(problem: str | None, cgroups: Cgroups | None) -> str:
+    """What results.json records: how student code was isolated (`problem`: why not bwrap),
+    and which cgroup limits were in force, e.g. `bwrap+cgroups(v2: memory, pids)`."""
     if problem is not None:
         return f"process (no sandbox: {problem})"
-    return "bwrap+cgroups" if cgroups else "bwrap"
+    if cgroups is None or not cgroups.active:
+        return f"bwrap (no cgroup limits: {cgroups.problem if cgroups else 'not set up'})"
+    return f"bwrap+cgroups({cgroups.version}: {', '.join(sorted(cgroups.limits))})"

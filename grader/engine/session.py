@@ -9,7 +9,10 @@ hang or a crash costs only the exercise that caused it.
 
 from __future__ import annotations
 
+import base64
+import functools
 import json
+import marshal
 import re
 import time
 from dataclasses import dataclass, field
@@ -31,6 +34,7 @@ class StudentFailure(Exception):
     """Student code could not produce an answer. `outcome` goes into results.json."""
 
     outcome = "error"
+    hint: str | None = None  # the key of the mistake, where the failure itself names one
     text = Text(pt="Falha no código do aluno.", en="The student's code failed.")
 
     def __init__(self, name: str = "", **fields: Any) -> None:
@@ -98,6 +102,22 @@ class StudentCrash(StudentFailure):
     )
 
 
+class InputsModified(StudentFailure):
+    """The student's function changed an argument the grader passed (the catalog: a
+    function never changes its inputs in place, unless its contract says so)."""
+
+    outcome = "failed"
+    hint = "inputs_modified"
+    text = Text(
+        pt="`{name}` alterou o próprio argumento {where} (no lugar, in-place). Uma função não deve mudar "
+           "seus argumentos: quem chamou ainda precisa deles. Trabalhe numa cópia (`x.clone()`, `list(x)`, "
+           "`dict(x)`) ou crie valores novos (`x = x + 1` em vez de `x += 1`, `x.add(1)` em vez de `x.add_(1)`).",
+        en="`{name}` changed its own argument {where} (in place). A function must not change its arguments: "
+           "the caller still needs them. Work on a copy (`x.clone()`, `list(x)`, `dict(x)`) or make new values "
+           "(`x = x + 1` instead of `x += 1`, `x.add(1)` instead of `x.add_(1)`).",
+    )
+
+
 class SubmissionTimeLimit(StudentFailure):
     outcome = "timeout"
     text = Text(
@@ -117,6 +137,75 @@ def describe_error(error: dict, lang: str = "pt") -> str:
     return text
 
 
+def changed_input(before: Any, after: Any, device: str | None, where: str) -> str | None:
+    """Where an argument the grader sent (`before`) differs from what the student's process
+    held after the call (`after`, decoded plain data): None when it is unchanged. Values,
+    shapes, dtypes, devices and container types count; objects kept as handles (models,
+    optimizers handed to the student on purpose) do not."""
+    import numpy as np
+    import torch
+
+    if isinstance(before, protocol.Handle):
+        return None
+    if isinstance(before, torch.Tensor):
+        if not isinstance(after, torch.Tensor) or tuple(after.shape) != tuple(before.shape) \
+                or after.dtype != before.dtype:
+            return where
+        meta = protocol.tensor_meta(after)
+        expected = str(device or before.device).split(":")[0]
+        if meta is not None and meta.device.split(":")[0] != expected:
+            return where
+        if after.is_meta or before.is_meta:  # no values to compare: shape, dtype and device matched
+            return None
+        a, b = after.detach().cpu(), before.detach().cpu()
+        same = a == b
+        if b.is_floating_point() or b.is_complex():
+            same |= torch.isnan(a) & torch.isnan(b)
+        return None if bool(same.all()) else where
+    if isinstance(before, (list, tuple)):
+        kind = list if isinstance(before, list) else tuple
+        if type(after) is not kind or len(after) != len(before):
+            return where
+        for index, (x, y) in enumerate(zip(before, after)):
+            found = changed_input(x, y, device, f"{where}[{index}]")
+            if found:
+                return found
+        return None
+    if isinstance(before, dict):
+        if not isinstance(after, dict) or list(after) != list(before):
+            return where
+        for key in before:
+            found = changed_input(before[key], after[key], device, f"{where}[{key!r}]")
+            if found:
+                return found
+        return None
+    if isinstance(before, np.ndarray):
+        return None if isinstance(after, np.ndarray) and after.shape == before.shape and \
+            np.array_equal(after, before, equal_nan=before.dtype.kind in "fc") else where
+    if isinstance(before, float) and before != before:
+        return None if isinstance(after, float) and after != after else where
+    return None if type(after) is type(before) and after == before else where
+
+
+def _op_trace(data: Any) -> OpTrace | None:
+    """A reply's operator trace, strictly: anything malformed counts as no trace."""
+    if not (isinstance(data, dict) and isinstance(data.get("ops"), list) and isinstance(data.get("backward"), bool)):
+        return None
+    return OpTrace(frozenset(str(op)[:200] for op in data["ops"][:10_000]), data["backward"])
+
+
+def _argument_name(where: str) -> str:
+    """`args[0]['w']` -> "1, `['w']`"; `kwargs['lr']` -> "`lr`" (reads the same in both languages)."""
+    import re
+
+    match = re.match(r"(args|kwargs)\[([^\]]+)\](.*)", where)
+    if not match:
+        return where
+    kind, key, rest = match.groups()
+    head = str(int(key) + 1) if kind == "args" else f"`{key.strip(chr(39))}`"
+    return f"{head}, `{rest}`" if rest else head
+
+
 def failure_from_error(name: str, error: dict) -> StudentFailure:
     kind = error.get("type")
     if kind == "NotImplementedError" and not error.get("message"):  # the placeholder, not a library's message
@@ -132,6 +221,18 @@ def failure_from_error(name: str, error: dict) -> StudentFailure:
 # ----------------------------------------------------------------------- session
 
 
+@functools.lru_cache(maxsize=256)
+def compile_reference(source: str) -> str:
+    """A reference definition as the student's process receives it: marshalled bytecode
+    (base64), compiled without docstrings and under a neutral file name, so no text of the
+    solution is there for student code to find (frames, `gc`, `inspect.getsource`) and print.
+    Both processes run the same interpreter, so the bytecode is valid there."""
+    code = compile(source, "<referência>", "exec", optimize=2, dont_inherit=True)
+    return base64.b64encode(marshal.dumps(code)).decode("ascii")
+
+
+
+
 @dataclass
 class CellResult:
     index: int  # 1-based, as a student counts code cells
@@ -145,6 +246,14 @@ class Limits:
     call_seconds: float = 10.0
     cell_seconds: float = 60.0
     submission_seconds: float = 600.0
+
+
+@dataclass(frozen=True)
+class OpTrace:
+    """What ran inside one call of student code, at the operator level (see `call(trace_ops=True)`)."""
+
+    ops: frozenset[str]  # ATen operator names, e.g. "convolution", "im2col", "mm"
+    backward: bool  # autograd ran a backward pass (backward() or torch.autograd.grad)
 
 
 @dataclass
@@ -169,6 +278,7 @@ class StudentSession:
         self._reused: dict[str, Any] = {}  # call(reuse=True) results, valid while this child lives
         self._bad_cells: set[int] = set()
         self._started = 0.0
+        self.last_trace: OpTrace | None = None
         self._next_id = 0
         self.crash_log: list[str] = []
 
@@ -294,7 +404,7 @@ class StudentSession:
         swap = {}
         for name in earlier:
             if name in self.references:
-                swap[name] = None if name in self._sent_references else self.references[name]
+                swap[name] = None if name in self._sent_references else compile_reference(self.references[name])
                 self._sent_references.add(name)
         return swap
 
@@ -308,6 +418,7 @@ class StudentSession:
         message["swap"] = self._swap()
         reply = self._send(message, timeout, name)
         self.last_output = str(reply.get("output", ""))
+        self.last_trace = _op_trace(reply.get("trace"))
         status = reply.get("status")
         if status == "ok":
             try:
@@ -345,17 +456,24 @@ class StudentSession:
 
     def call(self, name: str, *args: Any, device: Any = None, timeout: float | None = None,
              seed: int | None = None, keep: bool | str = False, return_args: bool = False, reuse: bool = False,
-             **kwargs: Any) -> Any:
+             mutates: bool = False, trace_ops: bool = False, **kwargs: Any) -> Any:
         """Call the student's `name(*args, **kwargs)`; tensors in args go to `device`.
 
         `keep=True` keeps objects that are not plain data in the student's process as
         handles; `keep="whole"` keeps the result itself as one handle, whatever it is (None
         still comes back as None).
 
-        With `return_args`, return `(value, args_after_the_call)` to check that the
-        student's code left its inputs untouched. With `reuse` (and `keep`), a second call
-        with the same arguments returns the first one's result while the student's process
-        lives (e.g. a model a public and a hidden check both evaluate, trained once)."""
+        Every call checks that the student's code left its arguments as the grader sent
+        them (raising `InputsModified`), unless `mutates` (a function whose contract is to
+        change its input: `freeze`, `init_xavier_`) or `return_args`: then the call returns
+        `(value, args_after_the_call)` and the grader checks the arguments itself (with its
+        own hints). With `reuse` (and `keep`), a second call with the same arguments
+        returns the first one's result while the student's process lives (e.g. a model a
+        public and a hidden check both evaluate, trained once).
+
+        With `trace_ops`, return `(value, OpTrace)`: which ATen operators the call ran and
+        whether autograd ran a backward pass, to check contracts such as "without any
+        convolution operator" or "computed with autograd" whatever names the code used."""
         message = {
             "op": "call",
             "target": {"name": name},
@@ -363,7 +481,8 @@ class StudentSession:
             "kwargs": protocol.encode(dict(kwargs)),
             "device": None if device is None else str(device),
             "keep": keep,
-            "return_args": return_args,
+            "return_args": return_args or not mutates,
+            "trace_ops": trace_ops,
         }
         if seed is not None:
             message["seed"] = seed
@@ -372,9 +491,32 @@ class StudentSession:
         if key is not None and key in self._reused:
             return self._reused[key]
         value = self._request(name, message, timeout or self.limits.call_seconds)
+        if message["return_args"]:
+            value, args_after = self._checked_inputs(name, value, args, kwargs, device, check=not return_args)
+            value = (value, args_after) if return_args else value
+        if trace_ops:
+            if self.last_trace is None:
+                raise StudentError(name, error="no operator trace")
+            value = (value, self.last_trace)
         if key is not None:
             self._reused[key] = value
         return value
+
+    def _checked_inputs(self, name: str, reply: Any, args: tuple, kwargs: dict, device: Any,
+                        check: bool) -> tuple[Any, list]:
+        """Split a `return_args` reply into (value, args after the call); with `check`,
+        raise InputsModified where an argument changed."""
+        if not (isinstance(reply, tuple) and len(reply) == 3 and isinstance(reply[1], list)
+                and isinstance(reply[2], dict)):
+            raise StudentError(name, error="malformed reply")
+        value, args_after, kwargs_after = reply
+        if check:
+            device = None if device is None else str(device)
+            where = changed_input(list(args), args_after, device, "args") or \
+                changed_input(dict(kwargs), kwargs_after, device, "kwargs")
+            if where:
+                raise InputsModified(name, where=_argument_name(where))
+        return value, args_after
 
     def get(self, name: str) -> Any:
         """The value of a name the student defined (a constant such as AND_THRESHOLD)."""
@@ -382,16 +524,22 @@ class StudentSession:
         return self._request(name, message, self.limits.call_seconds)
 
     def call_handle(self, handle: protocol.Handle, attrs: list[str], *args: Any, device: Any = None,
-                    timeout: float | None = None, keep: bool = False, name: str = "") -> Any:
-        """Call a method of an object kept in the student's process (e.g. `state_dict`)."""
+                    timeout: float | None = None, keep: bool = False, name: str = "", mutates: bool = False) -> Any:
+        """Call a method of an object kept in the student's process (e.g. `state_dict`, or
+        the model itself: a forward pass). Arguments must come back unchanged, as in `call`."""
+        name = name or ".".join(attrs)
         message = {
             "op": "call",
             "target": {"handle": handle.id, "attrs": list(attrs)},
             "args": [protocol.encode(a) for a in args],
             "device": None if device is None else str(device),
             "keep": keep,
+            "return_args": bool(args) and not mutates,
         }
-        return self._request(name or ".".join(attrs), message, timeout or self.limits.call_seconds)
+        value = self._request(name, message, timeout or self.limits.call_seconds)
+        if message["return_args"]:
+            value, _ = self._checked_inputs(name, value, args, {}, device, check=True)
+        return value
 
     def run_grader_code(self, source: str, function: str, *args: Any, device: Any = None, keep: bool = False,
                         name: str = "") -> Any:

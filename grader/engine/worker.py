@@ -13,8 +13,10 @@ submission gets a fresh fork of this process; see `launcher`).
 from __future__ import annotations
 
 import argparse
+import base64
 import builtins
 import linecache
+import marshal
 import os
 import random
 import shutil
@@ -82,6 +84,8 @@ def _describe_error(exc: BaseException) -> dict:
         cell = _cell_of(exc.filename or "")
         if cell is not None:
             info["cell"] = cell
+            # not str(exc), which ends in "(<célula N>, line M)": describe_error says where, in the student's language
+            info["message"] = str(exc.msg)[:2000]
     frames = [f for f in traceback.extract_tb(exc.__traceback__) if _cell_of(f.filename) is not None]
     if frames:
         last = frames[-1]
@@ -164,10 +168,10 @@ class Worker:
             namespace = {"__name__": "__main__", "__builtins__": builtins}
         self.namespace: dict[str, Any] = namespace
         self.handles: dict[int, Any] = {}
-        self.references: dict[str, Any] = {}  # name -> compiled reference code
+        # name -> a reference's compiled code. It arrives as bytecode (see session._compile),
+        # never as source text that student code could find and print.
+        self.references: dict[str, Any] = {}
         self.scratch: str | None = None  # the working folder op_init made
-        # Only a student process caps its GPU memory: never a notebook's own kernel (self-checks).
-        self.gpu_cap_pending = sock is not None
 
     def handle(self, request: dict) -> dict:
         op = request.get("op")
@@ -187,6 +191,8 @@ class Worker:
     # -- plumbing ---------------------------------------------------------------
     def serve(self) -> None:
         assert self.sock is not None
+        # Only a student process caps its GPU memory: never a notebook's own kernel (self-checks).
+        self._cap_gpu_memory()
         protocol.send_message(self.sock, {"hello": os.getpid()})
         while True:
             try:
@@ -267,7 +273,9 @@ class Worker:
     def _decode_arg(self, data: Any, device: str | None) -> Any:
         import torch
 
-        def make_tensor(array: np.ndarray, meta: dict):
+        def make_tensor(array: np.ndarray | None, meta: dict):
+            if array is None:  # a tensor on `meta` (shape and dtype, no data): it stays there
+                return protocol.meta_tensor(meta)
             if meta.get("contiguous") is False and array.ndim >= 2:
                 t = torch.from_numpy(np.asfortranarray(array))  # same values, transposed strides
             else:
@@ -299,14 +307,24 @@ class Worker:
             obj = getattr(obj, str(attr))
         return True, obj
 
-    def _install_references(self, swap: dict) -> dict:
+    def _take_references(self, request: dict) -> list[str]:
+        """The names to swap in for this call. References arrive once, with the first
+        request that needs them, as marshalled bytecode; the payload is removed from the
+        request, which stays reachable from the student's frames."""
+        swap = request.pop("swap", None) or {}
+        for name, payload in swap.items():
+            if payload is not None:
+                self.references[name] = marshal.loads(base64.b64decode(payload))
+        return list(swap)
+
+    def _install_references(self, names: list[str]) -> dict:
         """Bind reference versions of other exercises in the student's namespace.
 
-        Each reference is sent (once) as the source of that one definition and is
-        executed with the student's namespace as its globals, so it calls whatever the
-        namespace holds (other references, while they are swapped in)."""
-        saved = {name: self.namespace.get(name, _MISSING) for name in swap}
-        for name in swap:
+        Each reference is the code of that one definition, executed with the student's
+        namespace as its globals, so it calls whatever the namespace holds (other
+        references, while they are swapped in)."""
+        saved = {name: self.namespace.get(name, _MISSING) for name in names}
+        for name in names:
             exec(self.references[name], self.namespace)
         return saved
 
@@ -320,27 +338,27 @@ class Worker:
     def op_get(self, request: dict) -> dict:
         return self.op_call({**request, "get": True})
 
-    def _cap_gpu_memory(self, device: str | None) -> None:
-        """Before the first CUDA call: cap this process's share of GPU memory (PyTorch's
-        caching allocator; cooperative: student code could raise it again). The fraction
-        comes from GRADER_GPU_MEMORY_FRACTION, set by the grader from the number of jobs."""
-        if not (self.gpu_cap_pending and device and device.startswith("cuda")):
-            return
-        self.gpu_cap_pending = False
+    @staticmethod
+    def _cap_gpu_memory() -> None:
+        """Cap this process's share of GPU memory the moment CUDA starts in it, whoever starts
+        it: a grader's device, a device the student's function receives as an argument, or the
+        student's own `.cuda()` (PyTorch runs queued calls at its lazy CUDA initialisation; the
+        zygote never initialises CUDA). Cooperative: student code could raise it again. The
+        fraction comes from GRADER_GPU_MEMORY_FRACTION, set by the grader from the number of jobs."""
         import torch
 
-        fraction = float(os.environ.get("GRADER_GPU_MEMORY_FRACTION", "0.9"))
-        if torch.cuda.is_available():
-            torch.cuda.set_per_process_memory_fraction(min(max(fraction, 0.05), 1.0))
+        fraction = min(max(float(os.environ.get("GRADER_GPU_MEMORY_FRACTION", "0.9")), 0.05), 1.0)
+
+        def cap() -> None:
+            for index in range(torch.cuda.device_count()):
+                torch.cuda.set_per_process_memory_fraction(fraction, index)
+
+        torch.cuda._lazy_call(cap)
 
     def op_call(self, request: dict) -> dict:
-        # References arrive once, with the first request that needs them: keep them first.
-        for name, source in (request.get("swap") or {}).items():
-            if source is not None:
-                self.references[name] = compile(source, f"<referência {name}>", "exec")
+        swap = self._take_references(request)
         try:
             device = request.get("device")
-            self._cap_gpu_memory(device)
             args = [self._decode_arg(a, device) for a in request.get("args", [])]
             kwargs = self._decode_arg(request.get("kwargs", {"$dict": []}), device)
             target = request.get("target") or {"name": request["name"]}
@@ -350,12 +368,18 @@ class Worker:
         if not found:
             return {"status": "missing"}
         keep = self._keep if request.get("keep") else None
-        saved = self._install_references(request.get("swap") or {})
+        trace = {"ops": set(), "backward": False} if request.get("trace_ops") else None
+        saved = self._install_references(swap)
         try:
             self._seed(request.get("seed"))
 
             def run():
-                value = obj if request.get("get") else obj(*args, **kwargs)
+                if request.get("get"):
+                    value = obj
+                elif trace is not None:
+                    value = _traced_call(obj, args, kwargs, trace)
+                else:
+                    value = obj(*args, **kwargs)
                 if request.get("keep") == "whole" and value is not None:
                     # the result itself stays here (a list of parameters, an optimizer...): its
                     # items' identity is what the grader's inspection code looks at
@@ -363,7 +387,7 @@ class Worker:
                 else:
                     encoded = protocol.encode(value, keep=keep)
                 if request.get("return_args"):  # lets the grader see whether inputs changed
-                    return {"$tuple": [encoded, protocol.encode(args)]}
+                    return {"$tuple": [encoded, protocol.encode(args), protocol.encode(kwargs)]}
                 return encoded
 
             if not request.get("get") and not callable(obj):
@@ -373,6 +397,8 @@ class Worker:
             self._restore(saved)
         reply = {"status": "ok" if ok else "error", "output": out.getvalue()}
         reply["value" if ok else "error"] = value
+        if trace is not None:
+            reply["trace"] = {"ops": sorted(trace["ops"]), "backward": trace["backward"]}
         return reply
 
     def _resolve_safely(self, target: dict):
@@ -397,6 +423,24 @@ class Worker:
 
 
 _MISSING = object()
+
+
+def _traced_call(fn, args: list, kwargs: dict, trace: dict):
+    """fn(*args, **kwargs) under a dispatch mode that records which ATen operators ran
+    (whatever Python name reached them) and whether autograd ran a backward pass. Plain
+    data for the grader, which decides what it means (e.g. no convolution operator)."""
+    import torch
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    class Recorder(TorchDispatchMode):
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            trace["ops"].add(str(func.overloadpacket.__name__))
+            if torch._C._current_graph_task_id() != -1:  # inside the autograd engine
+                trace["backward"] = True
+            return func(*args, **(kwargs or {}))
+
+    with Recorder():
+        return fn(*args, **kwargs)
 
 
 def _serve_fd(fd: int) -> None:

@@ -59,6 +59,68 @@ def secret_probe(root: str, folders: list[str]) -> str:
             f"any(os.path.isdir(d) and os.listdir(d) for d in {folders!r})")
 
 
+# A correct step written differently from the reference, so that no line of the reference
+# step is in these submissions: any of its lines in their feedback came from the grader.
+OWN_STEP = ("def step(z):\n    t = torch.as_tensor(z)\n"
+            "    kind = t.dtype if t.is_floating_point() else torch.get_default_dtype()\n"
+            "    return torch.where(t >= 0, 1.0, 0.0).to(kind)\n")
+
+
+def thief(search: str, exercise: str = "sigmoid", args: str = "z") -> dict[str, str]:
+    """`exercise` (graded right after `step`: the reference step is sent to the student's
+    process with its first call, and stands in for `step` meanwhile) runs `search`, which
+    sets `found` to whatever text it can find, and raises it: an error message is feedback."""
+    body = "\n".join("    " + line for line in search.strip().splitlines())
+    return {"step": OWN_STEP, exercise: f"import builtins, dis, gc, inspect, io, linecache, sys\n"
+                                        f"def {exercise}({args}):\n    found = ''\n{body}\n"
+                                        f"    at = found.find('z.is_floating_point')\n"
+                                        f"    raise ValueError('LEAK:' + found[max(at - 100, 0):][:400])\n"}
+
+
+FRAME_WALK = """
+frame = sys._getframe()
+while frame is not None:
+    for value in list(frame.f_locals.values()):
+        found += repr(value)[:5000]
+    frame = frame.f_back
+"""
+GC_STRINGS = """
+for obj in gc.get_objects():
+    if isinstance(obj, dict):
+        for value in list(obj.values()):
+            if isinstance(value, str) and 'def step' in value:
+                found += value
+    if isinstance(obj, str) and 'def step' in obj:
+        found += obj
+"""
+GETSOURCE = """
+try:
+    found += inspect.getsource(step)
+except Exception as exc:
+    found += repr(exc)
+found += ''.join(''.join(v[2]) for k, v in list(linecache.cache.items()) if 'step' in str(k) and v[2])
+"""
+DISASSEMBLE = """
+out = io.StringIO()
+dis.dis(step, file=out)
+found += out.getvalue() + repr(step.__code__.co_consts) + str(step.__doc__)
+"""
+# Stash the reference while it is swapped in (perceptron), read it back later (perceptron_update).
+STASH = {"step": OWN_STEP,
+         "perceptron": "import builtins\ndef perceptron(x, w, b):\n    builtins._stolen = step\n"
+                       "    return step(x @ w + b)\n",
+         "perceptron_update": "import builtins, inspect\ndef perceptron_update(w, b, x, y, lr):\n"
+                              "    stolen = getattr(builtins, '_stolen', None)\n"
+                              "    try:\n        text = inspect.getsource(stolen)\n"
+                              "    except Exception as exc:\n        text = repr(exc)\n"
+                              "    raise ValueError('LEAK:' + text)\n"}
+# What a decompiler would give back: a reference line the submission does not contain as
+# such (here reversed in the code), raised as an error. Only the grading side can cut it.
+DECOMPILED = {"step": OWN_STEP, "perceptron": "def perceptron(x, w, b):\n"
+              "    raise ValueError('LEAK:' + ')dtype(ot.)0 => z( nruter'[::-1] + ' / ' + "
+              "')z(rosnet_sa.hcrot = z'[::-1])\n"}
+
+
 def cheat(probe: str) -> str:
     """An mcp_neuron that is right only when `probe` sets `leak` to True."""
     return (probe + "\ndef mcp_neuron(inputs, threshold):\n    total = sum(int(x) for x in inputs)\n"
@@ -120,6 +182,13 @@ def cases(out_dir: str, root: str, subs_dir: str) -> list[Case]:
         Case("pickle_return", {"step": "import numpy as np\nclass Boom:\n    def __reduce__(self):\n"
                                f"        return (open, ({CANARY!r}, 'w'))\n"
                                "def step(z):\n    return np.array([Boom()], dtype=object)\n"}, breaks="step"),
+        # Reference solutions stay out of feedback, however the student's code looks for them.
+        Case("steal_reference_frames", thief(FRAME_WALK), breaks="sigmoid"),
+        Case("steal_reference_gc", thief(GC_STRINGS), breaks="sigmoid"),
+        Case("steal_reference_getsource", thief(GETSOURCE), breaks="sigmoid"),
+        Case("steal_reference_dis", thief(DISASSEMBLE), breaks="sigmoid"),
+        Case("steal_reference_stash", STASH, breaks="perceptron_update"),
+        Case("steal_reference_decompiled", DECOMPILED, breaks="perceptron"),
         # ------------------------------------------------------------ resources
         Case("cpu_loop", {"relu": "def relu(z):\n    while True:\n        pass\n"}, breaks="relu"),
         Case("sleep_forever", {"tanh": "import time\ndef tanh(z):\n    time.sleep(1e9)\n"}, breaks="tanh"),

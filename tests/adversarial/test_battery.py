@@ -159,6 +159,33 @@ def test_isolation_is_recorded(battery):
     assert label.startswith("bwrap") if bwrap_problem() is None else label.startswith("process")
 
 
+def test_no_reference_text_in_any_feedback(battery):
+    """No line of a reference solution reaches a student's feedback unless the student's
+    own code has it: the thieves (steal_reference_*) find nothing to raise, and what a
+    decompiler would give back is cut by the grading side."""
+    from grader.notebook import read_submission
+
+    results, _, out = battery
+    references = [e.reference for e in load_assignment(A).exercises]
+    leaks = []
+    for name, result in results.items():
+        path = out.parent / "subs" / f"{name}.ipynb"
+        if not path.exists() or not result["extra_data"]["graded"]:
+            continue
+        own = "\n".join(read_submission(path).cells)
+        texts = [result["output"], *(t["output"] for t in result["tests"])]
+        for line in {l.strip() for r in references for l in r.splitlines()}:
+            if len(line) >= 12 and line not in own and any(line in text for text in texts):
+                leaks.append((name, line))
+    assert not leaks, leaks
+    decompiled = [t["output"] for t in results["steal_reference_decompiled"]["tests"] if "LEAK:" in t["output"]]
+    assert decompiled and all("solução de referência" in text for text in decompiled), decompiled
+    assert all("LEAK:" in t["output"] for t in results["steal_reference_frames"]["tests"]
+               if t["extra_data"]["exercise"] == "sigmoid" and t["status"] == "failed")
+    disassembly = [t["output"] for t in results["steal_reference_dis"]["tests"] if "LEAK:" in t["output"]]
+    assert disassembly and not any("LOAD_" in text for text in disassembly), disassembly
+
+
 def test_cheats_would_work_without_the_sandbox(tmp_path):
     """The leak probes are real: outside the sandbox they find the secrets."""
     root = str(Path(__file__).resolve().parents[2])

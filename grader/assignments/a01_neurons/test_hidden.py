@@ -55,7 +55,9 @@ def mcp_cases():
 @pytest.mark.exercise("mcp_neuron")
 @pytest.mark.parametrize("container", ["list", "tuple", "tensor"])
 def test_mcp_neuron_behaviour(student, device, container):
-    """dispara exatamente quando soma >= limiar"""
+    """dispara exatamente quando soma >= limiar
+    en: fires exactly when sum >= threshold
+    """
     at_threshold_wrong = other_wrong = 0
     for bits, t in mcp_cases():
         inputs = {"list": list(bits), "tuple": tuple(bits), "tensor": torch.tensor(bits)}[container]
@@ -73,7 +75,9 @@ def test_mcp_neuron_behaviour(student, device, container):
 
 @pytest.mark.exercise("AND_THRESHOLD")
 def test_and_threshold_range(student):
-    """limiar de AND em (1, 2]"""
+    """limiar de AND em (1, 2]
+    en: AND threshold in (1, 2]
+    """
     t = checks.number(student.get("AND_THRESHOLD"), "AND_THRESHOLD")
     checks.expect(t > 1, MISTAKES["and_threshold_is_or"], "and_threshold_is_or")
     checks.expect(t <= 2, MISTAKES["and_threshold_too_high"], "and_threshold_too_high")
@@ -81,7 +85,9 @@ def test_and_threshold_range(student):
 
 @pytest.mark.exercise("OR_THRESHOLD")
 def test_or_threshold_range(student):
-    """limiar de OR em (0, 1]"""
+    """limiar de OR em (0, 1]
+    en: OR threshold in (0, 1]
+    """
     t = checks.number(student.get("OR_THRESHOLD"), "OR_THRESHOLD")
     checks.expect(t > 0, MISTAKES["or_threshold_too_low"], "or_threshold_too_low")
     checks.expect(t <= 1, MISTAKES["or_threshold_is_and"], "or_threshold_is_and")
@@ -95,7 +101,9 @@ SHAPES = [(7,), (4, 5), (2, 3, 4), ()]  # multi-element first: the mistake probe
 @pytest.mark.exercise("step")
 @pytest.mark.parametrize("dtype", FLOATS, ids=["float32", "float64"])
 def test_step_values(student, device, dtype):
-    """degrau elemento a elemento, g(0) = 1, dtype preservado"""
+    """degrau elemento a elemento, g(0) = 1, dtype preservado
+    en: element-wise step, g(0) = 1, dtype preserved
+    """
     for i, shape in enumerate(SHAPES):
         z = random_z(10 + i, shape, dtype)
         got, (z_after,) = student.call("step", z, device=device, return_args=True)
@@ -113,7 +121,9 @@ def test_step_values(student, device, dtype):
 
 @pytest.mark.exercise("step")
 def test_step_integer_input(student, device):
-    """entrada inteira dá resultado de ponto flutuante"""
+    """entrada inteira dá resultado de ponto flutuante
+    en: integer input gives a floating-point result
+    """
     z = torch.tensor([-3, 0, 2, 5])
     got = checks.tensor(student.call("step", z, device=device), "step(z inteiro)")
     checks.expect(got.is_floating_point(), MISTAKES["not_floating"], "not_floating")
@@ -150,28 +160,36 @@ def tanh_is_sigmoid(got, z):
 @pytest.mark.exercise("sigmoid")
 @pytest.mark.parametrize("dtype", FLOATS, ids=["float32", "float64"])
 def test_sigmoid_values(student, device, dtype):
-    """igual a torch.sigmoid, finita para |z| grande"""
+    """igual a torch.sigmoid, finita para |z| grande
+    en: equal to torch.sigmoid, finite for large |z|
+    """
     activation_check(student, device, "sigmoid", torch.sigmoid, dtype, sigmoid_sign)
 
 
 @pytest.mark.exercise("tanh")
 @pytest.mark.parametrize("dtype", FLOATS, ids=["float32", "float64"])
 def test_tanh_values(student, device, dtype):
-    """igual a torch.tanh, finita para |z| grande"""
+    """igual a torch.tanh, finita para |z| grande
+    en: equal to torch.tanh, finite for large |z|
+    """
     activation_check(student, device, "tanh", torch.tanh, dtype, tanh_is_sigmoid)
 
 
 @pytest.mark.exercise("relu")
 @pytest.mark.parametrize("dtype", FLOATS, ids=["float32", "float64"])
 def test_relu_values(student, device, dtype):
-    """igual a torch.relu, sem alterar a entrada"""
+    """igual a torch.relu, sem alterar a entrada
+    en: equal to torch.relu, input left unchanged
+    """
     activation_check(student, device, "relu", torch.relu, dtype)
 
 
 @pytest.mark.exercise("softmax")
 @pytest.mark.parametrize("dtype", FLOATS, ids=["float32", "float64"])
 def test_softmax_values(student, device, dtype):
-    """igual a torch.softmax ao longo de dim"""
+    """igual a torch.softmax ao longo de dim
+    en: equal to torch.softmax along dim
+    """
     cases = [((6,), None), ((4, 5), None), ((4, 5), 0), ((4, 5), 1), ((2, 3, 4), 1), ((2, 3, 4), -1)]
     for i, (shape, dim) in enumerate(cases):
         z = random_z(40 + i, shape, dtype)
@@ -190,7 +208,9 @@ def test_softmax_values(student, device, dtype):
 @pytest.mark.exercise("softmax")
 @pytest.mark.parametrize("dtype", FLOATS, ids=["float32", "float64"])
 def test_softmax_large_inputs(student, device, dtype):
-    """estável para entradas grandes como [1000, 1000]"""
+    """estável para entradas grandes como [1000, 1000]
+    en: stable for large inputs such as [1000, 1000]
+    """
     for z in (torch.tensor([1000.0, 1000.0], dtype=dtype),
               torch.tensor([[1000.0, 999.0, -1000.0], [-800.0, 0.0, 800.0]], dtype=dtype)):
         got = checks.tensor(student.call("softmax", z, device=device), "softmax(z grande)")
@@ -208,7 +228,9 @@ def expected_perceptron(x, w, b):
 @pytest.mark.exercise("perceptron")
 @pytest.mark.parametrize("dtype", FLOATS, ids=["float32", "float64"])
 def test_perceptron_values(student, device, dtype):
-    """step(x @ w + b) para uma amostra e para um lote"""
+    """step(x @ w + b) para uma amostra e para um lote
+    en: step(x @ w + b) for one sample and for a batch
+    """
     g = gen(60)
     for m in (2, 3, 5):
         w = torch.randn(m, generator=g, dtype=dtype)
@@ -227,7 +249,9 @@ def test_perceptron_values(student, device, dtype):
 
 @pytest.mark.exercise("perceptron")
 def test_perceptron_tensor_bias(student, device):
-    """b como tensor 0-d"""
+    """b como tensor 0-d
+    en: b as a 0-d tensor
+    """
     x = torch.tensor([[0.0, 0.0], [1.0, 1.0], [1.0, 0.0]])
     w, b = torch.tensor([1.0, 1.0]), torch.tensor(-1.5)
     got = checks.tensor(student.call("perceptron", x, w, b, device=device), "perceptron(x, w, b)")
@@ -238,19 +262,25 @@ def test_perceptron_tensor_bias(student, device):
 
 @pytest.mark.exercise("AND_WEIGHTS")
 def test_and_weights(student):
-    """perceptron com esses pesos computa AND"""
+    """perceptron com esses pesos computa AND
+    en: a perceptron with these weights computes AND
+    """
     weights_check(student, "AND_WEIGHTS", "AND")
 
 
 @pytest.mark.exercise("OR_WEIGHTS")
 def test_or_weights(student):
-    """perceptron com esses pesos computa OR"""
+    """perceptron com esses pesos computa OR
+    en: a perceptron with these weights computes OR
+    """
     weights_check(student, "OR_WEIGHTS", "OR")
 
 
 @pytest.mark.exercise("NAND_WEIGHTS")
 def test_nand_weights(student):
-    """perceptron com esses pesos computa NAND"""
+    """perceptron com esses pesos computa NAND
+    en: a perceptron with these weights computes NAND
+    """
     weights_check(student, "NAND_WEIGHTS", "NAND")
 
 
@@ -263,7 +293,9 @@ def xor_network(weights, transpose=True):
 
 @pytest.mark.exercise("XOR_WEIGHTS")
 def test_xor_weights(student):
-    """a rede de duas camadas computa XOR"""
+    """a rede de duas camadas computa XOR
+    en: the two-layer network computes XOR
+    """
     value = student.get("XOR_WEIGHTS")
     if not isinstance(value, dict) or not {"W1", "b1", "w2", "b2"} <= set(value):
         raise Mistake(MISTAKES["xor_format"], "xor_format", detail=checks.describe_type(value))
@@ -301,7 +333,9 @@ def rosenblatt(w, b, x, y, lr):
 @pytest.mark.exercise("perceptron_update")
 @pytest.mark.parametrize("dtype", FLOATS, ids=["float32", "float64"])
 def test_perceptron_update_rule(student, device, dtype):
-    """regra de Rosenblatt, entradas intactas"""
+    """regra de Rosenblatt, entradas intactas
+    en: Rosenblatt's rule, inputs left intact
+    """
     g = gen(70)
     for i in range(12):
         m = 2 + i % 3
@@ -351,7 +385,9 @@ def trained_errors(result, X, y):
 @pytest.mark.exercise("train_perceptron")
 @pytest.mark.parametrize("dtype", FLOATS, ids=["float32", "float64"])
 def test_train_perceptron_separable(student, device, dtype):
-    """classifica todas as amostras de dados separáveis"""
+    """classifica todas as amostras de dados separáveis
+    en: classifies every sample of separable data
+    """
     for seed, n, m in ((80, 12, 2), (81, 30, 3), (82, 40, 4)):
         X, y = separable_data(seed, n, m, dtype)
         result = student.call("train_perceptron", X, y, 1.0, 1000, device=device, timeout=20)
@@ -362,7 +398,9 @@ def test_train_perceptron_separable(student, device, dtype):
 
 @pytest.mark.exercise("train_perceptron")
 def test_train_perceptron_stops_early(student, device):
-    """para depois de uma época sem erros"""
+    """para depois de uma época sem erros
+    en: stops after an epoch without errors
+    """
     X, y = separable_data(83, 16, 2, torch.float32)
     try:
         result = student.call("train_perceptron", X, y, max_epochs=200_000, device=device, timeout=8)
@@ -374,7 +412,9 @@ def test_train_perceptron_stops_early(student, device):
 
 @pytest.mark.exercise("train_perceptron")
 def test_train_perceptron_xor_stops(student, device):
-    """em XOR (não separável) para em max_epochs"""
+    """em XOR (não separável) para em max_epochs
+    en: on XOR (not separable) stops at max_epochs
+    """
     X = torch.tensor(TABLE, dtype=torch.float32)
     y = torch.tensor(XOR, dtype=torch.float32)
     result = student.call("train_perceptron", X, y, 0.5, 25, device=device, timeout=10)

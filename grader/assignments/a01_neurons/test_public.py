@@ -15,7 +15,9 @@ GATES = {"AND": [0, 0, 0, 1], "OR": [0, 1, 1, 1], "NAND": [1, 1, 1, 0], "XOR": [
 
 @pytest.mark.exercise("mcp_neuron")
 def test_mcp_neuron_examples(student):
-    """exemplos do enunciado"""
+    """exemplos do enunciado
+    en: examples from the exercise statement
+    """
     fired = checks.number(student.call("mcp_neuron", [1, 1], 2), "mcp_neuron([1, 1], 2)")
     checks.expect(fired == 1, MISTAKES["gt_instead_of_ge"], "gt_instead_of_ge")
     quiet = checks.number(student.call("mcp_neuron", [1, 0], 2), "mcp_neuron([1, 0], 2)")
@@ -32,47 +34,61 @@ def gate_check(student, name, gate, fires):
 
 @pytest.mark.exercise("AND_THRESHOLD")
 def test_and_threshold_table(student):
-    """tabela verdade do AND"""
+    """tabela verdade do AND
+    en: AND truth table
+    """
     gate_check(student, "AND_THRESHOLD", "AND", lambda s, t: s >= t)
 
 
 @pytest.mark.exercise("OR_THRESHOLD")
 def test_or_threshold_table(student):
-    """tabela verdade do OR"""
+    """tabela verdade do OR
+    en: OR truth table
+    """
     gate_check(student, "OR_THRESHOLD", "OR", lambda s, t: s >= t)
 
 
 @pytest.mark.exercise("step")
 def test_step_example(student):
-    """step([-1, 0, 2]) == [0, 1, 1]"""
+    """step([-1, 0, 2]) == [0, 1, 1]
+    en: step([-1, 0, 2]) == [0, 1, 1]
+    """
     got = checks.tensor(student.call("step", torch.tensor([-1.0, 0.0, 2.0])), "step([-1., 0., 2.])")
     checks.close(got, torch.tensor([0.0, 1.0, 1.0]), "step([-1., 0., 2.])", hint=MISTAKES["step_at_zero"], key="step_at_zero")
 
 
 @pytest.mark.exercise("sigmoid")
 def test_sigmoid_example(student):
-    """sigmoid(0) == 0.5"""
+    """sigmoid(0) == 0.5
+    en: sigmoid(0) == 0.5
+    """
     got = checks.tensor(student.call("sigmoid", torch.tensor([0.0, 2.0])), "sigmoid([0., 2.])")
     checks.close(got, torch.sigmoid(torch.tensor([0.0, 2.0])), "sigmoid([0., 2.])", hint=MISTAKES["sigmoid_sign"], key="sigmoid_sign")
 
 
 @pytest.mark.exercise("tanh")
 def test_tanh_example(student):
-    """tanh(0) == 0"""
+    """tanh(0) == 0
+    en: tanh(0) == 0
+    """
     z = torch.tensor([0.0, 1.0])
     checks.close(checks.tensor(student.call("tanh", z), "tanh([0., 1.])"), torch.tanh(z), "tanh([0., 1.])")
 
 
 @pytest.mark.exercise("relu")
 def test_relu_example(student):
-    """relu([-1, 0, 2]) == [0, 0, 2]"""
+    """relu([-1, 0, 2]) == [0, 0, 2]
+    en: relu([-1, 0, 2]) == [0, 0, 2]
+    """
     z = torch.tensor([-1.0, 0.0, 2.0])
     checks.close(checks.tensor(student.call("relu", z), "relu([-1., 0., 2.])"), torch.relu(z), "relu([-1., 0., 2.])")
 
 
 @pytest.mark.exercise("softmax")
 def test_softmax_example(student):
-    """softmax([1, 2, 3]) soma 1"""
+    """softmax([1, 2, 3]) soma 1
+    en: softmax([1, 2, 3]) sums to 1
+    """
     z = torch.tensor([1.0, 2.0, 3.0])
     got = checks.tensor(student.call("softmax", z), "softmax([1., 2., 3.])")
     checks.close(got, torch.softmax(z, dim=-1), "softmax([1., 2., 3.])")
@@ -80,7 +96,9 @@ def test_softmax_example(student):
 
 @pytest.mark.exercise("perceptron")
 def test_perceptron_example(student):
-    """perceptron de uma amostra devolve um tensor 0-d"""
+    """perceptron de uma amostra devolve um tensor 0-d
+    en: perceptron on one sample returns a 0-d tensor
+    """
     x, w = torch.tensor([1.0, 1.0]), torch.tensor([1.0, 1.0])
     got = checks.tensor(student.call("perceptron", x, w, -1.5), "perceptron(x, w, b)")
     checks.close(got, torch.tensor(1.0), "perceptron([1., 1.], [1., 1.], -1.5)", hint=MISTAKES["perceptron_shape"], key="perceptron_shape")
@@ -99,25 +117,33 @@ def weights_check(student, name, gate):
 
 @pytest.mark.exercise("AND_WEIGHTS")
 def test_and_weights_table(student):
-    """tabela verdade do AND"""
+    """tabela verdade do AND
+    en: AND truth table
+    """
     weights_check(student, "AND_WEIGHTS", "AND")
 
 
 @pytest.mark.exercise("OR_WEIGHTS")
 def test_or_weights_table(student):
-    """tabela verdade do OR"""
+    """tabela verdade do OR
+    en: OR truth table
+    """
     weights_check(student, "OR_WEIGHTS", "OR")
 
 
 @pytest.mark.exercise("NAND_WEIGHTS")
 def test_nand_weights_table(student):
-    """tabela verdade do NAND"""
+    """tabela verdade do NAND
+    en: NAND truth table
+    """
     weights_check(student, "NAND_WEIGHTS", "NAND")
 
 
 @pytest.mark.exercise("XOR_WEIGHTS")
 def test_xor_weights_is_a_dict(student):
-    """XOR_WEIGHTS tem W1, b1, w2 e b2"""
+    """XOR_WEIGHTS tem W1, b1, w2 e b2
+    en: XOR_WEIGHTS has W1, b1, w2 and b2
+    """
     value = student.get("XOR_WEIGHTS")
     if not isinstance(value, dict) or not {"W1", "b1", "w2", "b2"} <= set(value):
         raise checks.Mistake(MISTAKES["xor_format"], "xor_format", detail=checks.describe_type(value))
@@ -125,7 +151,9 @@ def test_xor_weights_is_a_dict(student):
 
 @pytest.mark.exercise("perceptron_update")
 def test_perceptron_update_example(student):
-    """um passo da regra de Rosenblatt"""
+    """um passo da regra de Rosenblatt
+    en: one step of Rosenblatt's rule
+    """
     w, x = torch.tensor([0.0, 0.0]), torch.tensor([1.0, 1.0])
     result = student.call("perceptron_update", w, 0.0, x, 0.0, 1.0)
     if not isinstance(result, (tuple, list)) or len(result) != 2:
@@ -136,7 +164,9 @@ def test_perceptron_update_example(student):
 
 @pytest.mark.exercise("train_perceptron")
 def test_train_perceptron_learns_and(student):
-    """aprende o AND"""
+    """aprende o AND
+    en: learns AND
+    """
     X = torch.tensor(TABLE, dtype=torch.float32)
     y = torch.tensor(GATES["AND"], dtype=torch.float32)
     result = student.call("train_perceptron", X, y)

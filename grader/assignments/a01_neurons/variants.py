@@ -87,7 +87,8 @@ MUTANTS = [
     Variant(
         "mutant_relu_inplace",
         {"relu": "def relu(z):\n    z[z < 0] = 0\n    return z\n"},
-        breaks="relu", hint="modifies_input", score=0.3333,
+        # the public check passes the same input: every call checks inputs now (engine)
+        breaks="relu", hint="modifies_input",
     ),
     Variant(
         "mutant_relu_python_max",
@@ -207,7 +208,7 @@ MUTANTS = [
             "    b += lr * error\n"
             "    return w, b\n"
         )},
-        breaks="perceptron_update", hint="modifies_input", score=0.6667,
+        breaks="perceptron_update", hint="modifies_input",  # every check's call sees it (engine)
     ),
     Variant(
         "mutant_update_no_lr",

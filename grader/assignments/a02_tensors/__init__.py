@@ -128,8 +128,32 @@ MISTAKES: dict[str, Text] = {
                        "`x.std(dim=0, correction=0)`.",
                     en="You used the sample standard deviation (divides by N − 1); the population one is asked: "
                        "`x.std(dim=0, correction=0)`."),
-    "constant_column": T(pt="Uma coluna constante (desvio 0) virou NaN ou infinito; ela deve virar zeros.",
-                         en="A constant column (deviation 0) became NaN or infinity; it must become zeros."),
+    "constant_column": T(pt="Uma coluna constante (desvio 0) virou NaN, infinito ou valores enormes; ela deve virar "
+                            "zeros. Cuidado: a média em ponto flutuante de uma coluna de 0,1 repetido nem sempre é "
+                            "0,1, então x − média pode não ser 0 exato enquanto o desvio é 0: a divisão dá ±inf, e "
+                            "`nan_to_num(z, nan=0.0)` só corrige 0/0 (troca ±inf pelo maior float). Escolha zeros "
+                            "com `torch.where(std > 0, ..., 0)` antes de dividir.",
+                         en="A constant column (deviation 0) became NaN, infinity or huge values; it must become "
+                            "zeros. Careful: the floating-point mean of a column of repeated 0.1 is not always 0.1, "
+                            "so x − mean may not be exactly 0 while the deviation is 0: the division gives ±inf, and "
+                            "`nan_to_num(z, nan=0.0)` only fixes 0/0 (it turns ±inf into the largest float). Pick "
+                            "zeros with `torch.where(std > 0, ..., 0)` before dividing."),
+    "std_epsilon": T(pt="Uma coluna de desvio pequeno (≈ 1e-6, por exemplo medidas em outra unidade) saiu errada: "
+                        "somar um ε ao desvio, `(x − média) / (std + 1e-8)`, muda o resultado quando o desvio é "
+                        "pequeno. A fórmula é `(x − média) / std`; só a coluna de desvio 0 é especial, e vira zeros "
+                        "com `torch.where`.",
+                     en="A column with a small deviation (≈ 1e-6, e.g. measurements in another unit) came out wrong: "
+                        "adding an ε to the deviation, `(x − mean) / (std + 1e-8)`, changes the result when the "
+                        "deviation is small. The formula is `(x − mean) / std`; only a column with deviation 0 is "
+                        "special, and it becomes zeros with `torch.where`."),
+    "naive_variance": T(pt="Uma coluna de média grande e desvio pequeno (≈ 3000 ± 1) saiu errada: a variância como "
+                           "E[x²] − E[x]² subtrai dois números enormes quase iguais e perde todos os dígitos (o "
+                           "cancelamento catastrófico). Calcule o desvio dos valores já centrados, "
+                           "`((x − média)²).mean(0).sqrt()`, ou use `x.std(dim=0, correction=0)`.",
+                        en="A column with a large mean and a small deviation (≈ 3000 ± 1) came out wrong: the "
+                           "variance as E[x²] − E[x]² subtracts two huge, nearly equal numbers and loses every digit "
+                           "(catastrophic cancellation). Compute the deviation from the centred values, "
+                           "`((x − mean)²).mean(0).sqrt()`, or use `x.std(dim=0, correction=0)`."),
     "standardize_rows": T(pt="Padronize por coluna (dim=0), não por linha nem pelo tensor todo.",
                           en="Standardize per column (dim=0), not per row nor over the whole tensor."),
     "one_hot_dtype": T(pt="O resultado deve ser float32 (use `.float()`), não {actual}.",
@@ -146,10 +170,32 @@ MISTAKES: dict[str, Text] = {
                            "level, with the same non-tensor values."),
     "not_moved": T(pt="Algum tensor não foi para o dispositivo pedido: use o valor devolvido por `x.to(device)`.",
                    en="Some tensor did not reach the requested device: use the value `x.to(device)` returns."),
+    "not_moved_meta": T(pt="O tensor em `obj{where}` não foi para o dispositivo pedido: ficou em {actual}. Este teste "
+                           "usa o dispositivo `meta` do PyTorch (tensores só com forma e dtype, sem dados), que existe "
+                           "em qualquer máquina, para ver sem GPU se todo tensor é movido: percorra também as tuplas e "
+                           "os contêineres aninhados, e use o valor devolvido por `x.to(device)`.",
+                        en="The tensor at `obj{where}` did not reach the requested device: it stayed on {actual}. "
+                           "This check uses PyTorch's `meta` device (tensors with a shape and a dtype, no data), which "
+                           "every machine has, to see without a GPU whether every tensor is moved: walk the tuples "
+                           "and nested containers too, and use the value `x.to(device)` returns."),
+    "moved_into_input": T(pt="`to_device` alterou a estrutura que recebeu (em `obj{where}`), por exemplo gravando nela "
+                             "os tensores movidos: quem chamou perde os originais. Monte contêineres novos "
+                             "(`{{k: ... for ...}}`, `[... for ...]`, `tuple(...)`) em vez de atribuir a `obj[k]` ou "
+                             "`obj[i]`.",
+                          en="`to_device` changed the structure it was given (at `obj{where}`), e.g. by writing the "
+                             "moved tensors into it: the caller loses the originals. Build new containers "
+                             "(`{{k: ... for ...}}`, `[... for ...]`, `tuple(...)`) instead of assigning to `obj[k]` "
+                             "or `obj[i]`."),
     "graph_sign": T(pt="O resultado tem o sinal de (c − d) trocado: z = (a + b)(c − d).",
                     en="The result has the sign of (c − d) flipped: z = (a + b)(c − d)."),
     "gradient_d_sign": T(pt="∂z/∂d está com o sinal errado: d entra subtraindo, então ∂z/∂d = −(a + b).",
                          en="∂z/∂d has the wrong sign: d is subtracted, so ∂z/∂d = −(a + b)."),
+    "gradients_by_hand": T(pt="Os valores estão certos, mas não vieram do autograd: nenhum `backward()` (ou "
+                              "`torch.autograd.grad`) rodou. Crie a, b, c, d com `requires_grad=True`, calcule z com "
+                              "`graph_forward` e chame `z.backward()`: é o autograd que este exercício pratica.",
+                           en="The values are right, but they did not come from autograd: no `backward()` (or "
+                              "`torch.autograd.grad`) ran. Make a, b, c, d with `requires_grad=True`, compute z with "
+                              "`graph_forward` and call `z.backward()`: autograd is what this exercise practises."),
     "gradients_wrong": T(pt="Os gradientes não batem com z = (a + b)(c − d): ∂z/∂a = ∂z/∂b = c − d, ∂z/∂c = a + b, "
                             "∂z/∂d = −(a + b).",
                          en="The gradients do not match z = (a + b)(c − d): ∂z/∂a = ∂z/∂b = c − d, ∂z/∂c = a + b, "
@@ -173,6 +219,21 @@ MISTAKES: dict[str, Text] = {
                            "`state_dict()`.",
                         en="Buffers (such as BatchNorm's statistics) are not trainable parameters; do not use "
                            "`state_dict()`."),
+    "root_parameters": T(pt="Ficou de fora um parâmetro registrado direto no modelo (`self.escala = "
+                            "nn.Parameter(...)` no próprio módulo, não num submódulo): percorrer só "
+                            "`model.children()` não o encontra. Use `model.parameters()`, que inclui os parâmetros "
+                            "do próprio modelo e os de todos os submódulos.",
+                         en="A parameter registered directly on the model (`self.scale = nn.Parameter(...)` on the "
+                            "module itself, not in a submodule) was left out: walking only `model.children()` does "
+                            "not find it. Use `model.parameters()`, which includes the model's own parameters and "
+                            "those of every submodule."),
+    "dedup_by_value": T(pt="Parâmetros diferentes com os mesmos valores (por exemplo os pesos de duas camadas de "
+                           "normalização, que começam todos em 1) foram contados uma vez só. Compartilhado quer dizer "
+                           "o mesmo objeto (`p is q`), não valores iguais; `model.parameters()` já lista cada objeto "
+                           "uma vez.",
+                        en="Different parameters with the same values (e.g. the weights of two normalisation "
+                           "layers, which all start at 1) were counted once. Shared means the same object "
+                           "(`p is q`), not equal values; `model.parameters()` already lists each object once."),
     "summary_rows": T(pt="O resumo deve ter uma linha por módulo folha, na ordem de execução: esperava {expected} "
                          "linhas, recebi {actual}.",
                       en="The summary must have one row per leaf module, in execution order: expected {expected} "
@@ -183,10 +244,6 @@ MISTAKES: dict[str, Text] = {
                           "parameters)."),
     "iris_params": T(pt="A rede deve ter 343 parâmetros (4·20+20 + 20·10+10 + 10·3+3), mas tem {actual}.",
                      en="The network must have 343 parameters (4·20+20 + 20·10+10 + 10·3+3), but it has {actual}."),
-    "iris_softmax": T(pt="A saída soma 1 em cada linha: há um softmax no fim. A rede deve devolver logits "
-                         "(o CrossEntropyLoss aplica o softmax).",
-                      en="Each output row sums to 1: there is a softmax at the end. The network must return logits "
-                         "(CrossEntropyLoss applies the softmax)."),
     "iris_activation": T(pt="A saída não corresponde a Linear → Tanh → Linear → Tanh → Linear com esses pesos: "
                             "confira as ativações (Tanh, não ReLU) e a ordem das camadas.",
                          en="The output does not match Linear → Tanh → Linear → Tanh → Linear with these weights: "

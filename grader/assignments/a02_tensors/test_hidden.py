@@ -9,6 +9,7 @@ from grader.assignments.a02_tensors import MISTAKES
 from grader.assignments.a02_tensors.test_public import whole
 from grader.checks import Mistake
 from grader.engine.protocol import Handle, tensor_meta
+from grader.engine.session import changed_input
 from grader.i18n import Text
 
 FLOATS = [torch.float32, torch.float64]
@@ -30,7 +31,9 @@ def unchanged(before, after, what):
 
 @pytest.mark.exercise("make_tensors")
 def test_make_tensors_dims(student):
-    """tensores de 0 a 3 dimensões"""
+    """tensores de 0 a 3 dimensões
+    en: tensors with 0 to 3 dimensions
+    """
     result = student.call("make_tensors")
     if not isinstance(result, (tuple, list)) or len(result) != 4:
         raise Mistake(MISTAKES["tensor_ranks"], "tensor_ranks", detail=checks.describe_type(result))
@@ -48,7 +51,9 @@ def flatten_inputs(dtype):
 @pytest.mark.exercise("flatten_batch")
 @pytest.mark.parametrize("dtype", [*FLOATS, torch.int64], ids=[*FLOAT_IDS, "int64"])
 def test_flatten_batch(student, device, dtype):
-    """(N, *) para (N, prod(*)), também com entradas não contíguas"""
+    """(N, *) para (N, prod(*)), também com entradas não contíguas
+    en: (N, *) to (N, prod(*)), non-contiguous inputs too
+    """
     for x in flatten_inputs(dtype):
         got, (after,) = student.call("flatten_batch", x, device=device, return_args=True)
         got = checks.tensor_on(got, "flatten_batch(x)", device, dtype)
@@ -65,31 +70,95 @@ def standardize_reference(x, correction=0):
     return torch.where(std > 0, centered / torch.where(std > 0, std, torch.ones_like(std)), torch.zeros_like(x))
 
 
-@pytest.mark.exercise("standardize")
-@pytest.mark.parametrize("dtype", FLOATS, ids=FLOAT_IDS)
-def test_standardize(student, device, dtype):
-    """por coluna, desvio populacional, coluna constante vira zeros"""
+# Columns at the edges, each defined by the contract: a constant column whose float mean is
+# exact (4.25) or not (0.1 seven times: x - mean is a rounding residue while the float std may
+# be exactly 0 or ~1e-9, depending on the reduction kernel), a large mean with a unit deviation
+# (E[x²] - E[x]² loses every digit) and a deviation of 1e-6 (an ε added to std shows).
+EDGE_OFFSET = {torch.float32: 3e3, torch.float64: 1e9}
+
+
+def standardize_inputs(dtype):
+    """[(x, {column: kind})]: the kinds are "constant", "inexact", "offset", "tiny"."""
     g = gen(2)
+    cases = []
     for n, d in ((8, 3), (20, 5), (5, 1)):
         x = (torch.randn(n, d, generator=g, dtype=torch.float64) * 3 + 7).to(dtype)
         if d > 1:
             x[:, 1] = 4.25  # a constant column
+        cases.append((x, {1: "constant"} if d > 1 else {}))
+    n = 7
+    x = torch.randn(n, 5, generator=g, dtype=torch.float64) * 3 + 7
+    x[:, 1] = 0.1
+    x[:, 2] = EDGE_OFFSET[dtype] + torch.randn(n, generator=g, dtype=torch.float64)
+    x[:, 3] = 3e-6 + 1e-6 * torch.randn(n, generator=g, dtype=torch.float64)
+    x[:, 4] = 4.25
+    cases.append((x.to(dtype), {1: "inexact", 2: "offset", 3: "tiny", 4: "constant"}))
+    return cases
+
+
+def standardized_columns_wrong(got, x, expected, kinds):
+    """The columns of `got` that differ from `expected`, with a tolerance that grows with
+    how badly the column is conditioned (|mean| / std: float rounding of the input itself)."""
+    eps = torch.finfo(x.dtype).eps
+    x64 = x.double()
+    wrong = []
+    for j in range(x.shape[1]):
+        if kinds.get(j) == "inexact":
+            continue  # judged on its own (see test_standardize)
+        std = float(x64[:, j].std(correction=0))
+        condition = abs(float(x64[:, j].mean())) / std if std > 0 else 0.0
+        atol = 1e-4 + 8 * eps * condition
+        if not torch.allclose(got[:, j].double(), expected[:, j], atol=atol, rtol=1e-4):
+            wrong.append(j)
+    return wrong
+
+
+@pytest.mark.exercise("standardize")
+@pytest.mark.parametrize("dtype", FLOATS, ids=FLOAT_IDS)
+def test_standardize(student, device, dtype):
+    """por coluna, desvio populacional, coluna constante vira zeros
+    en: per column, population standard deviation, a constant column becomes zeros
+    """
+    for x, kinds in standardize_inputs(dtype):
         got, (after,) = student.call("standardize", x, device=device, return_args=True)
         got = checks.tensor_on(got, "standardize(x)", device, dtype)
         checks.shape(got, tuple(x.shape), "standardize(x)")
-        if d > 1 and not bool(torch.isfinite(got[:, 1].double()).all()):
-            raise Mistake(MISTAKES["constant_column"], "constant_column")
-        expected = standardize_reference(x)
-        if not torch.allclose(got.double(), expected, atol=1e-4, rtol=1e-4):
-            if torch.allclose(got.double(), standardize_reference(x, correction=1), atol=1e-4, rtol=1e-4):
-                raise Mistake(MISTAKES["sample_std"], "sample_std")
-            raise Mistake(MISTAKES["standardize_rows"], "standardize_rows")
+        key = standardize_mistake(got, x, kinds)
+        if key is not None:
+            raise Mistake(MISTAKES[key], key)
         unchanged(x, after, "standardize")
+
+
+def standardize_mistake(got: torch.Tensor, x: torch.Tensor, kinds: dict) -> str | None:
+    """None when `got` (of x's shape) standardizes x as the contract says, else the mistake's key."""
+    n = x.shape[0]
+    for j, kind in kinds.items():
+        column = got[:, j].double()
+        if kind in ("constant", "inexact") and not bool(torch.isfinite(column).all()):
+            return "constant_column"
+        # A constant column should become zeros; where its float mean is inexact, the float std may
+        # come out as a rounding residue instead of 0 (torch's own std does, on a single column, and
+        # the reference then gives ±1): anything a standardization can give, |z| <= sqrt(N), is
+        # accepted there; ±inf, or the ±max float `nan_to_num` makes of it, is not.
+        if kind == "inexact" and not bool((column.abs() <= n**0.5 + 1e-6).all()):
+            return "constant_column"
+    wrong = standardized_columns_wrong(got, x, standardize_reference(x), kinds)
+    if not wrong:
+        return None
+    if not standardized_columns_wrong(got, x, standardize_reference(x, correction=1), kinds):
+        return "sample_std"
+    if all(kinds.get(j) == "offset" for j in wrong):
+        return "naive_variance"
+    if all(kinds.get(j) == "tiny" for j in wrong):
+        return "std_epsilon"
+    return "standardize_rows"
 
 
 @pytest.mark.exercise("one_hot")
 def test_one_hot(student, device):
-    """float32 (N, num_classes)"""
+    """float32 (N, num_classes)
+    en: float32 (N, num_classes)
+    """
     g = gen(3)
     for n, classes in ((10, 4), (1, 3), (7, 10)):
         labels = torch.randint(0, classes - 1, (n,), generator=g)
@@ -101,7 +170,9 @@ def test_one_hot(student, device):
 @pytest.mark.exercise("linear_forward")
 @pytest.mark.parametrize("dtype", FLOATS, ids=FLOAT_IDS)
 def test_linear_forward(student, device, dtype):
-    """como F.linear, com e sem viés"""
+    """como F.linear, com e sem viés
+    en: like F.linear, with and without bias
+    """
     g = gen(4)
     for n, fan_in, fan_out in ((5, 3, 3), (4, 6, 2), (1, 2, 7)):
         x = torch.randn(n, fan_in, generator=g, dtype=torch.float64).to(dtype)
@@ -123,7 +194,9 @@ def test_linear_forward(student, device, dtype):
 @pytest.mark.exercise("pairwise_sq_distances")
 @pytest.mark.parametrize("dtype", FLOATS, ids=FLOAT_IDS)
 def test_pairwise_sq_distances(student, device, dtype):
-    """(N, M) de distâncias ao quadrado"""
+    """(N, M) de distâncias ao quadrado
+    en: (N, M) squared distances
+    """
     g = gen(5)
     for n, m, d in ((4, 3, 2), (1, 5, 7), (6, 6, 1)):
         a = torch.randn(n, d, generator=g, dtype=torch.float64).to(dtype)
@@ -153,7 +226,9 @@ def same_structure(got, original, device=None) -> bool:
 
 @pytest.mark.exercise("to_device")
 def test_to_device(student, device):
-    """dict/list/tuple aninhados, mesmos tipos, outros valores intactos"""
+    """dict/list/tuple aninhados, mesmos tipos, outros valores intactos
+    en: nested dict/list/tuple, same types, other values left intact
+    """
     g = gen(6)
     cases = [
         torch.randn(3, generator=g),
@@ -168,13 +243,86 @@ def test_to_device(student, device):
         checks.expect(same_structure(got, obj, device), MISTAKES["not_moved"], "not_moved")
 
 
+def meta_difference(got, original, where=""):
+    """The first place where `got` is not `original` moved to the meta device, as (key, where,
+    expected, found), or None. Tensors are compared by device, shape and dtype (a tensor on
+    meta has no values)."""
+    if isinstance(original, torch.Tensor):
+        if not isinstance(got, torch.Tensor):
+            return "container_type", where, None, None
+        meta = tensor_meta(got)
+        device = meta.device if meta is not None else str(got.device)
+        if device != "meta":
+            return "not_moved", where, "meta", device
+        if tuple(got.shape) != tuple(original.shape):
+            return "wrong_shape", where, tuple(original.shape), tuple(got.shape)
+        if got.dtype != original.dtype:
+            return "wrong_dtype", where, str(original.dtype).removeprefix("torch."), \
+                str(got.dtype).removeprefix("torch.")
+        return None
+    if type(got) is not type(original):
+        return "container_type", where, None, None
+    if isinstance(original, dict):
+        if set(got) != set(original):
+            return "container_type", where, None, None
+        pairs = [(got[k], original[k], f"{where}[{k!r}]") for k in original]
+    elif isinstance(original, (list, tuple)):
+        if len(got) != len(original):
+            return "container_type", where, None, None
+        pairs = [(g, o, f"{where}[{i}]") for i, (g, o) in enumerate(zip(got, original))]
+    else:
+        return None if got == original else ("container_type", where, None, None)
+    for g, o, w in pairs:
+        found = meta_difference(g, o, w)
+        if found:
+            return found
+    return None
+
+
+@pytest.mark.exercise("to_device")
+def test_to_device_meta(student):
+    """tuplas, listas e dicts aninhados levados ao dispositivo `meta`; a entrada fica como estava
+    en: nested tuples, lists and dicts moved to the `meta` device; the input stays as it was
+
+    Runs on every machine: the `meta` device exists everywhere, so a tensor left behind (in a
+    tuple, one level down, or a `.to` whose result is dropped) or a moved tensor written into
+    the caller's structure shows on a CPU-only machine, where `.to("cpu")` changes nothing."""
+    g = gen(16)
+    cases = [
+        (torch.randn(4, 1, 3, 3, generator=g), torch.tensor([0, 2, 1, 1])),  # a batch: (images, labels)
+        [torch.randn(2, generator=g), (torch.arange(3), "texto", None), ((torch.ones(2, 2, dtype=torch.float64),), 5)],
+        {"entrada": torch.randn(3, 2, generator=g), "alvo": (torch.tensor([1, 0, 1]), 3),
+         "extras": [{"mascara": torch.tensor([True, False])}, {"n": 7, "nome": "a", "vazio": None}],
+         "escala": 0.5, "meia": torch.randn(2, generator=g).half()},
+        [[(torch.zeros(1),), ()], {}, (torch.tensor(2.5), [torch.zeros(0, 3)])],
+    ]
+    for index, obj in enumerate(cases):
+        device = "meta" if index % 2 == 0 else torch.device("meta")  # a string or a torch.device
+        got, (after, _) = student.call("to_device", obj, device, return_args=True)
+        found = meta_difference(got, obj)
+        if found:
+            key, where, expected, actual = found
+            if key == "not_moved":
+                raise Mistake(MISTAKES["not_moved_meta"], "not_moved", where=where, actual=actual)
+            if key == "wrong_shape":
+                raise Mistake(checks.WRONG_SHAPE, key, what=f"to_device: obj{where}", expected=expected, actual=actual)
+            if key == "wrong_dtype":
+                raise Mistake(checks.WRONG_DTYPE, key, what=f"to_device: obj{where}", expected=expected, actual=actual)
+            raise Mistake(MISTAKES["container_type"], "container_type")
+        where = changed_input(obj, after, None, "")
+        if where is not None:
+            raise Mistake(MISTAKES["moved_into_input"], "moved_into_input", where=where)
+
+
 # ----------------------------------------------------------------------- graphs
 
 
 @pytest.mark.exercise("graph_forward")
 @pytest.mark.parametrize("dtype", FLOATS, ids=FLOAT_IDS)
 def test_graph_forward(student, device, dtype):
-    """z = (a + b)(c - d) com broadcasting"""
+    """z = (a + b)(c - d) com broadcasting
+    en: z = (a + b)(c - d) with broadcasting
+    """
     g = gen(7)
     shapes = [((), (), (), ()), ((3, 1), (1, 4), (), (4,)), ((5,), (5,), (5,), (5,))]
     for shape in shapes:
@@ -189,9 +337,11 @@ def test_graph_forward(student, device, dtype):
 
 @pytest.mark.exercise("graph_gradients")
 def test_graph_gradients(student):
-    """∂z/∂a, ∂z/∂b, ∂z/∂c, ∂z/∂d"""
+    """∂z/∂a, ∂z/∂b, ∂z/∂c, ∂z/∂d
+    en: ∂z/∂a, ∂z/∂b, ∂z/∂c, ∂z/∂d
+    """
     for a, b, c, d in ((1.5, -2.0, 4.0, 0.5), (3, 1, 2, 7), (-1.0, -1.0, -3.0, 2.0), (0.0, 2.5, 1.0, 1.0)):
-        result = student.call("graph_gradients", a, b, c, d)
+        result, trace = student.call("graph_gradients", a, b, c, d, trace_ops=True)
         if not isinstance(result, (tuple, list)) or len(result) != 4:
             raise Mistake(MISTAKES["gradients_wrong"], "gradients_wrong")
         got = [checks.number(v, "graph_gradients") for v in result]
@@ -201,6 +351,8 @@ def test_graph_gradients(student):
             raise Mistake(MISTAKES["gradient_d_sign"], "gradient_d_sign")
         checks.expect(all(abs(x - y) < 1e-6 for x, y in zip(got, expected)), MISTAKES["gradients_wrong"],
                       "gradients_wrong")
+        # The contract says "with autograd": right numbers from formulas derived by hand do not count.
+        checks.expect(trace.backward, MISTAKES["gradients_by_hand"], "gradients_by_hand")
 
 
 # ----------------------------------------------------------------------- counting
@@ -208,7 +360,9 @@ def test_graph_gradients(student):
 
 @pytest.mark.exercise("linear_param_count")
 def test_linear_param_count(student):
-    """pesos e vieses de uma camada"""
+    """pesos e vieses de uma camada
+    en: weights and biases of one layer
+    """
     for n_in, n_out in ((3, 5), (100, 10), (1, 1), (4096, 1000)):
         got = whole(student.call("linear_param_count", n_in, n_out), "linear_param_count")
         checks.expect(got != n_in * n_out, MISTAKES["forgot_bias"], "forgot_bias")
@@ -219,7 +373,9 @@ def test_linear_param_count(student):
 
 @pytest.mark.exercise("mlp_param_count")
 def test_mlp_param_count(student):
-    """soma das camadas consecutivas"""
+    """soma das camadas consecutivas
+    en: sum over consecutive layers
+    """
     for sizes in ([2, 3], [10, 5, 5, 2], [784, 256, 128, 10], [7, 1, 7, 1, 7]):
         pairs = list(zip(sizes[:-1], sizes[1:]))
         got = whole(student.call("mlp_param_count", sizes), "mlp_param_count")
@@ -232,7 +388,9 @@ def test_mlp_param_count(student):
 
 @pytest.mark.exercise("dense_image_weights")
 def test_dense_image_weights(student):
-    """side⁴"""
+    """side⁴
+    en: side⁴
+    """
     for side in (1, 3, 28, 64, 300):
         got = whole(student.call("dense_image_weights", side), "dense_image_weights")
         checks.expect(got != (side ^ 4), MISTAKES["xor_power"], "xor_power")
@@ -241,7 +399,9 @@ def test_dense_image_weights(student):
 
 @pytest.mark.exercise("weights_memory_gb")
 def test_weights_memory_gb(student):
-    """GB decimais"""
+    """GB decimais
+    en: decimal GB
+    """
     for n, size in ((10**9, 4), (123_456_789, 2), (28**4, 8), (256**4, 4)):
         args = (n,) if size == 4 else (n, size)
         got = checks.number(student.call("weights_memory_gb", *args), "weights_memory_gb")
@@ -295,9 +455,93 @@ def nested():
     torch.manual_seed(0)
     block = nn.Sequential(nn.Linear(3, 6), nn.ReLU())
     return nn.Sequential(block, nn.Sequential(nn.Linear(6, 6), nn.Sequential(nn.Tanh(), nn.Linear(6, 1))))
+
+
+class Rooted(nn.Module):
+    '''Parameters registered on the model itself, beside its children: one trainable, one frozen.'''
+
+    def __init__(self):
+        super().__init__()
+        self.scale = nn.Parameter(torch.ones(5))
+        self.offset = nn.Parameter(torch.zeros(3), requires_grad=False)
+        self.body = nn.Sequential(nn.Linear(4, 5), nn.ReLU())
+        self.head = nn.Linear(5, 3)
+
+    def forward(self, x):
+        return self.head(self.body(x) * self.scale) + self.offset
+
+
+def rooted():
+    torch.manual_seed(0)
+    return Rooted()
+
+
+class Twins(nn.Module):
+    '''Two LayerNorms of one width (distinct parameters with equal values) and a tied weight.'''
+
+    def __init__(self):
+        super().__init__()
+        self.inp, self.norm1 = nn.Linear(3, 6), nn.LayerNorm(6)
+        self.mid, self.norm2 = nn.Linear(6, 6), nn.LayerNorm(6)
+        self.out = nn.Linear(6, 6)
+        self.out.weight = self.mid.weight
+
+    def forward(self, x):
+        h = self.norm1(torch.tanh(self.inp(x)))
+        return self.out(self.norm2(torch.tanh(self.mid(h))))
+
+
+def twins():
+    torch.manual_seed(0)
+    return Twins()
+
+
+class Generated(nn.Module):
+    '''A network drawn from a seed: a 0-d and a 1-d parameter on the model itself (the second
+    sometimes frozen), blocks Linear-LayerNorm-Tanh of one random width (the LayerNorms are
+    twins: equal values, distinct parameters), sometimes a weight tied across two blocks and
+    sometimes a frozen block.'''
+
+    def __init__(self, rng):
+        super().__init__()
+        width, depth = rng.randint(3, 9), rng.randint(2, 4)
+        self.temperature = nn.Parameter(torch.ones(()))
+        self.gain = nn.Parameter(torch.ones(width), requires_grad=rng.random() < 0.5)
+        self.inp = nn.Linear(rng.randint(2, 6), width)
+        self.blocks = nn.ModuleList(nn.Sequential(nn.Linear(width, width), nn.LayerNorm(width), nn.Tanh())
+                                    for _ in range(depth))
+        if rng.random() < 0.7:
+            self.blocks[-1][0].weight = self.blocks[0][0].weight
+        if rng.random() < 0.5:
+            self.blocks[rng.randrange(1, depth)].requires_grad_(False)
+        self.out = nn.Linear(width, rng.randint(2, 5))
+
+    def forward(self, x):
+        h = torch.tanh(self.inp(x)) * self.gain
+        for block in self.blocks:
+            h = block(h)
+        return self.out(h) / self.temperature
+
+
+def generated(seed):
+    import random
+
+    torch.manual_seed(seed)
+    return Generated(random.Random(seed))
 """
-COUNT_MODELS = ["frozen", "shared", "tied", "batchnorm", "nested"]
-SUMMARY_MODELS = {"frozen": (2, 5), "shared": (3, 4), "batchnorm": (2, 1, 6, 6), "nested": (4, 3)}
+# Models the student never imagined: parameters on the root module, distinct parameters with
+# equal values next to truly shared ones, and networks drawn from fixed seeds (tests/ checks the
+# diagnosis below on many more seeds with hypothesis).
+GENERATED_SEEDS = [5, 9]
+COUNT_MODELS = ["frozen", "shared", "tied", "batchnorm", "nested", "rooted", "twins",
+                *[f"generated_{seed}" for seed in GENERATED_SEEDS]]
+SUMMARY_MODELS = {"frozen": (2, 5), "shared": (3, 4), "batchnorm": (2, 1, 6, 6), "nested": (4, 3), "rooted": (2, 4)}
+
+
+def builder(kind: str) -> tuple[str, tuple]:
+    """The MODELS function that builds `kind`, and its arguments ("generated_3": generated(3))."""
+    name, _, seed = kind.partition("_")
+    return (name, (int(seed),)) if name == "generated" else (kind, ())
 
 
 @pytest.fixture(scope="module")
@@ -314,20 +558,43 @@ def trainable(model):
 @pytest.mark.exercise("count_trainable_params")
 @pytest.mark.parametrize("kind", COUNT_MODELS)
 def test_count_trainable_params(student, grader_models, kind):
-    """parâmetros treináveis, compartilhados contados uma vez"""
-    model = grader_models[kind]()
-    handle = student.build(MODELS, kind)
+    """parâmetros treináveis, compartilhados contados uma vez
+    en: trainable parameters, shared ones counted once
+    """
+    name, args = builder(kind)
+    model = grader_models[name](*args)
+    handle = student.build(MODELS, name, *args)
     got = whole(student.call("count_trainable_params", handle), "count_trainable_params")
-    everything = sum(p.numel() for p in model.parameters())
+    key = count_mistake(model, got)
+    if key == "wrong_values":
+        raise Mistake(checks.WRONG_VALUES, "wrong_values", what="count_trainable_params")
+    if key is not None:
+        raise Mistake(MISTAKES[key], key)
+
+
+def count_mistake(model, got: int) -> str | None:
+    """None when `got` is the number of trainable parameters of `model` (a grader-side copy),
+    else the known slip that gives `got` ("wrong_values" when none does)."""
     if got == trainable(model):
-        return
-    if kind == "frozen" and got == everything:
-        raise Mistake(MISTAKES["counts_frozen"], "counts_frozen")
-    if kind == "batchnorm" and got == sum(v.numel() for v in model.state_dict().values()):
-        raise Mistake(MISTAKES["counts_buffers"], "counts_buffers")
-    if kind in ("shared", "tied") and got > everything:
-        raise Mistake(MISTAKES["counts_shared_twice"], "counts_shared_twice")
-    raise Mistake(checks.WRONG_VALUES, "wrong_values", what="count_trainable_params")
+        return None
+    everything = sum(p.numel() for p in model.parameters())
+    own = {id(p) for p in model.parameters(recurse=False)}
+    per_module = sum(p.numel() for m in model.modules() for p in m.parameters(recurse=False) if p.requires_grad)
+    distinct_values: list = []
+    for p in model.parameters():
+        if p.requires_grad and not any(p.shape == q.shape and torch.equal(p, q) for q in distinct_values):
+            distinct_values.append(p)
+    if got == everything:
+        return "counts_frozen"
+    if any(True for _ in model.buffers()) and got == sum(v.numel() for v in model.state_dict().values()):
+        return "counts_buffers"
+    if got > everything or got == per_module:
+        return "counts_shared_twice"
+    if own and got == sum(p.numel() for p in model.parameters() if p.requires_grad and id(p) not in own):
+        return "root_parameters"
+    if got == sum(p.numel() for p in distinct_values):
+        return "dedup_by_value"
+    return "wrong_values"
 
 
 def reference_summary(model, shape):
@@ -355,7 +622,9 @@ def _count(value):
 @pytest.mark.exercise("layer_summary")
 @pytest.mark.parametrize("kind", sorted(SUMMARY_MODELS))
 def test_layer_summary(student, grader_models, kind):
-    """uma linha por módulo folha, na ordem de execução"""
+    """uma linha por módulo folha, na ordem de execução
+    en: one line per leaf module, in execution order
+    """
     shape = SUMMARY_MODELS[kind]
     expected = reference_summary(grader_models[kind](), shape)
     handle = student.build(MODELS, kind)
@@ -400,7 +669,9 @@ def iris_reference(state, x):
 
 @pytest.mark.exercise("build_iris_mlp")
 def test_build_iris_mlp(student, device):
-    """4-20-10-3 com Tanh, 343 parâmetros, devolve logits"""
+    """4-20-10-3 com Tanh, 343 parâmetros, devolve logits
+    en: 4-20-10-3 with Tanh, 343 parameters, returns logits
+    """
     model = student.call("build_iris_mlp", keep=True)
     state = student.run_grader_code(INSPECT, "inspect", model, name="build_iris_mlp") \
         if isinstance(model, Handle) else None
@@ -413,8 +684,14 @@ def test_build_iris_mlp(student, device):
     student.call_handle(model, ["eval"], name="build_iris_mlp")
     out = checks.tensor(student.call_handle(model, [], x, device=device, name="build_iris_mlp"), "modelo(x)")
     checks.shape(out, (16, 3), "modelo(x)")
-    if torch.allclose(out.double().sum(dim=1), torch.ones(16, dtype=torch.float64), atol=1e-4):
-        raise Mistake(MISTAKES["iris_softmax"], "iris_softmax")
+    checks.logits_not_probabilities(out, "modelo(x)")
     expected = iris_reference(state, x)
-    checks.expect(expected is not None and torch.allclose(out.double(), expected, atol=1e-4, rtol=1e-4),
+    # Logits are defined up to a constant per row: a final LogSoftmax (log-probabilities) is accepted.
+    checks.expect(expected is not None and torch.allclose(row_centered(out.double()), row_centered(expected),
+                                                          atol=1e-4, rtol=1e-4),
                   MISTAKES["iris_activation"], "iris_activation")
+
+
+def row_centered(logits: torch.Tensor) -> torch.Tensor:
+    """Logits less their row mean: equal for z and z + c(row), e.g. z and log_softmax(z)."""
+    return logits - logits.mean(dim=1, keepdim=True)

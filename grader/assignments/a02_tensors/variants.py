@@ -137,7 +137,7 @@ MUTANTS = [
             "        return [to_device(v, device) for v in obj]  # a tuple comes back as a list\n"
             "    return obj\n"
         )},
-        breaks="to_device", hint="container_type", score=1.0,
+        breaks="to_device", hint="container_type", score=0.6667,
     ),
     Variant(
         "mutant_to_device_drops_other_values",
@@ -152,6 +152,72 @@ MUTANTS = [
             "    # forgot `return obj`: strings and numbers become None\n"
         )},
         breaks="to_device", hint="container_type",
+    ),
+    # Device mistakes a move to "cpu" hides on a machine without a GPU; the hidden check that
+    # moves to the `meta` device shows them on every machine (the other checks still pass).
+    Variant(
+        "mutant_to_device_tuples_left_as_is",
+        {"to_device": (
+            "def to_device(obj, device):\n"
+            "    if isinstance(obj, torch.Tensor):\n"
+            "        return obj.to(device)\n"
+            "    if isinstance(obj, dict):\n"
+            "        return {k: to_device(v, device) for k, v in obj.items()}\n"
+            "    if isinstance(obj, list):\n"
+            "        return [to_device(v, device) for v in obj]\n"
+            "    return obj  # a tuple comes back as it was, its tensors where they were\n"
+        )},
+        breaks="to_device", hint="not_moved", score=1.3333,
+    ),
+    Variant(
+        "mutant_to_device_top_level_only",
+        {"to_device": (
+            "def to_device(obj, device):\n"
+            "    if isinstance(obj, torch.Tensor):\n"
+            "        return obj.to(device)\n"
+            "    # no recursion: a tensor one level down stays where it was\n"
+            "    if isinstance(obj, dict):\n"
+            "        return {k: v.to(device) if isinstance(v, torch.Tensor) else v for k, v in obj.items()}\n"
+            "    if isinstance(obj, (list, tuple)):\n"
+            "        return type(obj)(v.to(device) if isinstance(v, torch.Tensor) else v for v in obj)\n"
+            "    return obj\n"
+        )},
+        breaks="to_device", hint="not_moved", score=1.3333,
+    ),
+    Variant(
+        "mutant_to_device_result_discarded",
+        {"to_device": (
+            "def to_device(obj, device):\n"
+            "    if isinstance(obj, torch.Tensor):\n"
+            "        obj.to(device)  # as with model.to(device); but a tensor's .to returns a new tensor\n"
+            "        return obj\n"
+            "    if isinstance(obj, dict):\n"
+            "        return {k: to_device(v, device) for k, v in obj.items()}\n"
+            "    if isinstance(obj, (list, tuple)):\n"
+            "        return type(obj)(to_device(v, device) for v in obj)\n"
+            "    return obj\n"
+        )},
+        breaks="to_device", hint="not_moved", score=1.3333,
+    ),
+    Variant(
+        "mutant_to_device_writes_into_input",
+        {"to_device": (
+            "def to_device(obj, device):\n"
+            "    if isinstance(obj, torch.Tensor):\n"
+            "        return obj.to(device)\n"
+            "    if isinstance(obj, dict):\n"
+            "        for k in obj:\n"
+            "            obj[k] = to_device(obj[k], device)  # written into the caller's dict\n"
+            "        return obj\n"
+            "    if isinstance(obj, list):\n"
+            "        for i, item in enumerate(obj):\n"
+            "            obj[i] = to_device(item, device)  # and into the caller's list\n"
+            "        return obj\n"
+            "    if isinstance(obj, tuple):\n"
+            "        return tuple(to_device(item, device) for item in obj)\n"
+            "    return obj\n"
+        )},
+        breaks="to_device", hint="moved_into_input", score=1.3333,
     ),
     # ------------------------------------------------------------------ graphs
     Variant(
@@ -177,6 +243,27 @@ MUTANTS = [
             "    return float(c - d), float(c - d), float(a + b), float(a + b)\n"
         )},
         breaks="graph_gradients", hint="gradient_d_sign",
+    ),
+    Variant(
+        "mutant_gradients_by_hand",
+        {"graph_gradients": (
+            "def graph_gradients(a, b, c, d):\n"
+            "    # the right numbers, derived on paper: no autograd\n"
+            "    return float(c - d), float(c - d), float(a + b), float(-(a + b))\n"
+        )},
+        breaks="graph_gradients", hint="gradients_by_hand", score=1.0,  # the public check sees the values only
+    ),
+    Variant(
+        "mutant_gradients_finite_differences",
+        {"graph_gradients": (
+            "def graph_gradients(a, b, c, d):\n"
+            "    h, x = 1e-6, [float(v) for v in (a, b, c, d)]\n"
+            "    def z(v):\n"
+            "        return float(graph_forward(*[torch.tensor(t, dtype=torch.float64) for t in v]))\n"
+            "    return tuple(round((z(x[:i] + [x[i] + h] + x[i + 1:]) - z(x[:i] + [x[i] - h] + x[i + 1:])) / (2 * h), 6)\n"
+            "                 for i in range(4))\n"
+        )},
+        breaks="graph_gradients", hint="gradients_by_hand", score=1.0,
     ),
     # ------------------------------------------------------------------ counting
     Variant(
@@ -248,13 +335,13 @@ MUTANTS = [
         "mutant_count_frozen",
         {"count_trainable_params": "def count_trainable_params(model):\n"
                                    "    return sum(p.numel() for p in model.parameters())\n"},
-        breaks="count_trainable_params", hint="counts_frozen", score=1.6667,
+        breaks="count_trainable_params", hint="counts_frozen", score=1.4,
     ),
     Variant(
         "mutant_count_state_dict",
         {"count_trainable_params": "def count_trainable_params(model):\n"
                                    "    return sum(v.numel() for v in model.state_dict().values())\n"},
-        breaks="count_trainable_params", hint="counts_buffers", score=1.0,
+        breaks="count_trainable_params", hint="counts_buffers", score=0.6,
     ),
     Variant(
         "mutant_count_tied_twice",
@@ -267,7 +354,7 @@ MUTANTS = [
             "                total += p.numel()\n"
             "    return total\n"
         )},
-        breaks="count_trainable_params", hint="counts_shared_twice", score=1.6667,
+        breaks="count_trainable_params", hint="counts_shared_twice", score=1.2,
     ),
     Variant(
         "mutant_summary_all_modules",
@@ -307,7 +394,7 @@ MUTANTS = [
             "        hook.remove()\n"
             "    return rows\n"
         )},
-        breaks="layer_summary", hint="summary_rows", score=1.6,
+        breaks="layer_summary", hint="summary_rows", score=1.3333,
     ),
     Variant(
         "mutant_summary_input_shape",
@@ -345,7 +432,7 @@ MUTANTS = [
             "    return nn.Sequential(nn.Linear(4, 20), nn.Tanh(), nn.Linear(20, 10), nn.Tanh(), nn.Linear(10, 3),\n"
             "                         nn.Softmax(dim=1))\n"
         )},
-        breaks="build_iris_mlp", hint="iris_softmax", score=1.0,
+        breaks="build_iris_mlp", hint="double_softmax", score=1.0,
     ),
     Variant(
         "mutant_iris_no_biases",
@@ -399,14 +486,6 @@ ALTERNATIVES = [
             "import math\n\n\n"
             "def flatten_batch(x):\n"
             "    return x.reshape(x.shape[0], math.prod(x.shape[1:]))\n"
-        )},
-    ),
-    Variant(
-        "alt_standardize_unbiased_false_nan_to_num",
-        {"standardize": (
-            "def standardize(x):\n"
-            "    z = (x - x.mean(dim=0)) / x.std(dim=0, unbiased=False)\n"
-            "    return torch.nan_to_num(z, nan=0.0)\n"
         )},
     ),
     Variant(
@@ -501,6 +580,51 @@ ALTERNATIVES = [
             "    return obj\n"
         )},
     ),
+    Variant(
+        "alt_to_device_abc",
+        {"to_device": (
+            "from collections.abc import Mapping, Sequence\n\n\n"
+            "def to_device(obj, device):\n"
+            "    if torch.is_tensor(obj):\n"
+            "        return obj.to(device=device)\n"
+            "    if isinstance(obj, Mapping):\n"
+            "        return type(obj)({k: to_device(v, device) for k, v in obj.items()})\n"
+            "    if isinstance(obj, Sequence) and not isinstance(obj, (str, bytes)):\n"
+            "        return type(obj)(to_device(v, device) for v in obj)\n"
+            "    return obj\n"
+        )},
+    ),
+    Variant(
+        "alt_to_device_pytree",
+        {"to_device": (
+            "from torch.utils._pytree import tree_map\n\n\n"
+            "def to_device(obj, device):\n"
+            "    return tree_map(lambda x: x.to(device) if isinstance(x, torch.Tensor) else x, obj)\n"
+        )},
+    ),
+    Variant(
+        "alt_to_device_copy_then_fill",
+        {"to_device": (
+            "import copy\n\n\n"
+            "def to_device(obj, device):\n"
+            "    # a deep copy first, then the copy is filled in place: the caller's containers stay as they were\n"
+            "    def fill(x):\n"
+            "        if isinstance(x, torch.Tensor):\n"
+            "            return x.to(device)\n"
+            "        if isinstance(x, dict):\n"
+            "            for k in x:\n"
+            "                x[k] = fill(x[k])\n"
+            "            return x\n"
+            "        if isinstance(x, list):\n"
+            "            for i, item in enumerate(x):\n"
+            "                x[i] = fill(item)\n"
+            "            return x\n"
+            "        if isinstance(x, tuple):\n"
+            "            return tuple(fill(item) for item in x)\n"
+            "        return x\n"
+            "    return fill(copy.deepcopy(obj))\n"
+        )},
+    ),
     # ------------------------------------------------------------------ graphs
     Variant(
         "alt_graph_forward_expanded",
@@ -514,6 +638,15 @@ ALTERNATIVES = [
             "    z = graph_forward(*leaves)\n"
             "    grads = torch.autograd.grad(z, leaves)\n"
             "    return tuple(g.item() for g in grads)\n"
+        )},
+    ),
+    Variant(
+        "alt_gradients_torch_func",
+        {"graph_gradients": (
+            "def graph_gradients(a, b, c, d):\n"
+            "    args = tuple(torch.tensor(float(v)) for v in (a, b, c, d))\n"
+            "    grads = torch.func.grad(graph_forward, argnums=(0, 1, 2, 3))(*args)\n"
+            "    return tuple(float(g) for g in grads)\n"
         )},
     ),
     Variant(
@@ -711,5 +844,93 @@ VARIANTS += [
                           "    handles = [m.register_forward_hook(hook) for m in leaves]\n"
                           "    with torch.no_grad():\n        model(torch.zeros(input_shape))\n"
                           "    for h in handles:\n        h.remove()\n    return rows\n"},
+    ),
+]
+
+# Inputs and models the student never imagined (edge columns for standardize, parameters on the
+# root module, distinct parameters with equal values) and outputs that are probabilities where
+# logits are asked. `nan_to_num(z, nan=0.0)` was an alternative until the grader's inputs had a
+# constant column whose float mean is inexact: with a float std of exactly 0 it gives ±max float.
+VARIANTS += [
+    Variant(
+        "mutant_iris_softmax_in_forward",
+        {"build_iris_mlp": (
+            "class IrisMLP(nn.Module):\n"
+            "    def __init__(self):\n"
+            "        super().__init__()\n"
+            "        self.fc1, self.fc2, self.fc3 = nn.Linear(4, 20), nn.Linear(20, 10), nn.Linear(10, 3)\n"
+            "\n"
+            "    def forward(self, x):\n"
+            "        x = torch.tanh(self.fc2(torch.tanh(self.fc1(x))))\n"
+            "        return F.softmax(self.fc3(x), dim=-1)  # probabilities, not logits\n"
+            "\n"
+            "\n"
+            "def build_iris_mlp():\n"
+            "    return IrisMLP()\n"
+        )},
+        breaks="build_iris_mlp", hint="double_softmax", score=1.0,  # the public check looks at shapes only
+    ),
+    Variant(
+        "alt_iris_log_softmax",
+        {"build_iris_mlp": (
+            "def build_iris_mlp():\n"
+            "    # log-probabilities are logits too: softmax, arg-max and CrossEntropyLoss give the same\n"
+            "    return nn.Sequential(nn.Linear(4, 20), nn.Tanh(), nn.Linear(20, 10), nn.Tanh(), nn.Linear(10, 3),\n"
+            "                         nn.LogSoftmax(dim=1))\n"
+        )},
+    ),
+    Variant(
+        "mutant_standardize_nan_to_num",
+        {"standardize": (
+            "def standardize(x):\n"
+            "    z = (x - x.mean(dim=0)) / x.std(dim=0, unbiased=False)\n"
+            "    return torch.nan_to_num(z, nan=0.0)  # only 0/0: a residue over a zero std stays ±inf (±max)\n"
+        )},
+        breaks="standardize", hint="constant_column", score=0.6667,
+    ),
+    Variant(
+        "mutant_standardize_epsilon",
+        {"standardize": (
+            "def standardize(x):\n"
+            "    return (x - x.mean(dim=0)) / (x.std(dim=0, correction=0) + 1e-8)\n"
+        )},
+        breaks="standardize", hint="std_epsilon", score=0.6667,
+    ),
+    Variant(
+        "mutant_standardize_naive_variance",
+        {"standardize": (
+            "def standardize(x):\n"
+            "    mean = x.mean(dim=0)\n"
+            "    std = ((x ** 2).mean(dim=0) - mean ** 2).clamp_min(0).sqrt()  # E[x²] - E[x]²\n"
+            "    return torch.where(std > 0, (x - mean) / torch.where(std > 0, std, torch.ones_like(std)),\n"
+            "                       torch.zeros_like(x))\n"
+        )},
+        breaks="standardize", hint="naive_variance", score=0.6667,
+    ),
+    Variant(
+        "mutant_count_children_only",
+        {"count_trainable_params": (
+            "def count_trainable_params(model):\n"
+            "    unicos = {}\n"
+            "    for filho in model.children():  # the root's own parameters are in no child\n"
+            "        for p in filho.parameters():\n"
+            "            unicos[id(p)] = p\n"
+            "    return sum(p.numel() for p in unicos.values() if p.requires_grad)\n"
+        )},
+        breaks="count_trainable_params", hint="root_parameters", score=1.4,
+    ),
+    Variant(
+        "mutant_count_dedup_by_value",
+        {"count_trainable_params": (
+            "def count_trainable_params(model):\n"
+            "    vistos, total = [], 0\n"
+            "    for p in model.parameters():\n"
+            "        # 'shared' read as 'equal values': two distinct layers that start alike count once\n"
+            "        if p.requires_grad and not any(p.shape == q.shape and torch.equal(p, q) for q in vistos):\n"
+            "            vistos.append(p)\n"
+            "            total += p.numel()\n"
+            "    return total\n"
+        )},
+        breaks="count_trainable_params", hint="dedup_by_value", score=1.4,
     ),
 ]

@@ -131,6 +131,12 @@ MISTAKES: dict[str, Text] = {
                             "atualização (`x.grad.zero_()`).",
                          en="Gradients accumulated across steps: zero `x.grad` after each update "
                             "(`x.grad.zero_()`)."),
+    "gd_no_autograd": T(pt="Nenhum gradiente veio do autograd (nenhum `backward()` nem `torch.autograd.grad` "
+                           "rodou). Diferenças finitas aproximam ∇f, mas este exercício é a descida do gradiente "
+                           "com autograd: `x.requires_grad_(True)`, `f(x).backward()`, use `x.grad`.",
+                        en="No gradient came from autograd (no `backward()` or `torch.autograd.grad` ran). Finite "
+                           "differences approximate ∇f, but this exercise is gradient descent with autograd: "
+                           "`x.requires_grad_(True)`, `f(x).backward()`, use `x.grad`."),
     "gd_wrong": T(pt="{what}: o resultado não é o de `steps` passos de x ← x − lr·∇f(x) a partir de x0.",
                   en="{what}: the result is not that of `steps` steps of x ← x − lr·∇f(x) from x0."),
     # train_one_epoch, evaluate

@@ -19,6 +19,7 @@ from grader import checks
 from grader.assignments.a03_training import MISTAKES, harness
 from grader.checks import Mistake
 from grader.engine.protocol import Handle, tensor_meta
+from grader.i18n import Text
 
 HARNESS_SOURCE = Path(harness.__file__).read_text(encoding="utf-8")
 
@@ -241,7 +242,10 @@ def loader_passes(student, *args, **kwargs) -> dict:
     return student.run_grader_code(HARNESS_SOURCE, "loader_passes", *pair, name="make_iris_loaders")
 
 
-def batches_of(passes: list, which: str) -> list[tuple[torch.Tensor, torch.Tensor]]:
+TRAIN, VAL = Text(pt="treino", en="train"), Text(pt="validação", en="validation")
+
+
+def batches_of(passes: list, which: Text) -> list[tuple[torch.Tensor, torch.Tensor]]:
     out = []
     for batch in passes:
         if not (isinstance(batch, list) and len(batch) == 2 and all(isinstance(t, torch.Tensor) for t in batch)):
@@ -256,7 +260,8 @@ def batches_of(passes: list, which: str) -> list[tuple[torch.Tensor, torch.Tenso
                           y_dtype=str(y.dtype).removeprefix("torch."))
         out.append((X, y))
     if not out:
-        raise Mistake(MISTAKES["loader_batches"], "loader_batches", which=which, detail="0 lotes / 0 batches")
+        raise Mistake(MISTAKES["loader_batches"], "loader_batches", which=which,
+                      detail=Text(pt="0 lotes", en="0 batches"))
     return out
 
 
@@ -273,4 +278,5 @@ def iris_accuracy(student, model: Handle, inputs: torch.Tensor, device: str) -> 
     logits = checks.tensor_on(logits, "model(X)", device)
     checks.shape(logits, (150, 3), "model(X)")
     checks.finite(logits, "model(X)", MISTAKES["iris_diverged"], "iris_diverged")
+    checks.logits_not_probabilities(logits, "model(X)")  # the contract asks for logits, whatever the accuracy
     return float((logits.argmax(dim=1) == IRIS_LABELS).double().mean())

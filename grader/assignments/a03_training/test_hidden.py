@@ -16,11 +16,12 @@ import torch
 from grader import checks
 from grader.assignments.a03_training import MISTAKES
 from grader.assignments.a03_training.runs import (
-    HARNESS_SOURCE, IRIS_INPUTS, IRIS_X, IRIS_Y, Run, batches_of, check_epoch_loss, check_evaluation,
+    HARNESS_SOURCE, IRIS_INPUTS, IRIS_X, IRIS_Y, TRAIN, VAL, Run, batches_of, check_epoch_loss, check_evaluation,
     check_history_shape, classification_data, close_number, iris_accuracy, loader_passes,
     loss_number, regression_data, same_state, spec, state_on_cpu, trained_iris, training_mistake)
 from grader.checks import Mistake
 from grader.engine.protocol import tensor_meta
+from grader.i18n import Text
 
 # ----------------------------------------------------------------------- make_iris_loaders
 
@@ -56,7 +57,7 @@ def raw_rows(Z: torch.Tensor) -> np.ndarray:
         scale, shift = np.polyfit(z_sorted, x_sorted, 1)
         if scale <= 0 or np.abs(scale * z_sorted + shift - x_sorted).max() > 0.02:
             raise Mistake(MISTAKES["samples_lost"], "samples_lost",
-                          detail=f"coluna {j}: os valores não são os da Iris / column {j}: not Iris' values")
+                          detail=Text(pt=f"coluna {j}: os valores não são os da Iris", en=f"column {j}: not Iris' values"))
         out[:, j] = scale * Z[:, j] + shift
     return np.round(out, 1)
 
@@ -71,7 +72,8 @@ def split_rows(train, val) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarr
     if got != expected:
         missing = sum((expected - got).values())
         raise Mistake(MISTAKES["samples_lost"], "samples_lost",
-                      detail=f"{missing} amostras faltando ou com rótulo errado / missing or mislabelled")
+                      detail=Text(pt=f"{missing} amostras faltando ou com rótulo errado",
+                                   en=f"{missing} samples missing or mislabelled"))
     n = len(Z_train)
     return rows[:n], labels[:n], rows[n:], labels[n:]
 
@@ -83,11 +85,13 @@ LOADER_CASES = [((), {}), ((32, 0.4, 3), {}), ((), {"batch_size": 10, "val_fract
 @pytest.mark.exercise("make_iris_loaders")
 @pytest.mark.parametrize("args, kwargs", LOADER_CASES, ids=["default", "32-0.4-3", "keywords-10-0.3"])
 def test_loaders_split(student, args, kwargs):
-    """tamanhos, lotes, dtypes, padronização só com o treino, estratificação, cada amostra uma vez"""
+    """tamanhos, lotes, dtypes, padronização só com o treino, estratificação, cada amostra uma vez
+    en: sizes, batches, dtypes, standardization from the training set only, stratification, each sample once
+    """
     values = dict(zip(("batch_size", "val_fraction", "seed"), args), **kwargs)
     batch_size, fraction = values.get("batch_size", 16), values.get("val_fraction", 0.2)
     passes = loader_passes(student, *args, **kwargs)
-    train, val = batches_of(passes["train"][0], "treino/train"), batches_of(passes["val"][0], "validação/val")
+    train, val = batches_of(passes["train"][0], TRAIN), batches_of(passes["val"][0], VAL)
     n_val = int(np.ceil(fraction * 150))
     got_train, got_val = sum(len(y) for _, y in train), sum(len(y) for _, y in val)
     checks.expect((got_train, got_val) == (150 - n_val, n_val), MISTAKES["split_sizes"], "split_sizes",
@@ -104,18 +108,20 @@ def test_loaders_split(student, args, kwargs):
 
 @pytest.mark.exercise("make_iris_loaders")
 def test_loaders_shuffle(student):
-    """o treino embaralha a cada época; a validação mantém a ordem"""
+    """o treino embaralha a cada época; a validação mantém a ordem
+    en: training shuffles every epoch; validation keeps its order
+    """
     passes = loader_passes(student)
-    first, second = (joined(batches_of(p, "treino/train")) for p in passes["train"])
+    first, second = (joined(batches_of(p, TRAIN)) for p in passes["train"])
     checks.expect(len(first[0]) == len(second[0]) and not torch.equal(first[0], second[0]),
                   MISTAKES["train_not_shuffled"], "train_not_shuffled")
-    first, second = (joined(batches_of(p, "validação/val")) for p in passes["val"])
+    first, second = (joined(batches_of(p, VAL)) for p in passes["val"])
     checks.expect(torch.equal(first[0], second[0]), MISTAKES["val_shuffled"], "val_shuffled")
 
 
 def val_set(student, seed: int) -> set:
     passes = loader_passes(student, 16, 0.2, seed)
-    train, val = batches_of(passes["train"][0], "treino/train"), batches_of(passes["val"][0], "validação/val")
+    train, val = batches_of(passes["train"][0], TRAIN), batches_of(passes["val"][0], VAL)
     check_standardization(joined(train)[0], joined(val)[0])
     _, _, rows, labels = split_rows(train, val)
     return Counter((tuple(r), int(l)) for r, l in zip(rows.tolist(), labels))
@@ -123,12 +129,14 @@ def val_set(student, seed: int) -> set:
 
 @pytest.mark.exercise("make_iris_loaders")
 def test_loaders_seed(student):
-    """a mesma seed dá a mesma separação; outra seed, outra"""
+    """a mesma seed dá a mesma separação; outra seed, outra
+    en: the same seed gives the same split; another seed, another split
+    """
     first, again, other = val_set(student, 0), val_set(student, 0), val_set(student, 1)
     checks.expect(first == again, MISTAKES["seed_ignored"], "seed_ignored",
-                  detail="seed=0 duas vezes deu validações diferentes / seed=0 twice gave different splits")
+                  detail=Text(pt="seed=0 duas vezes deu validações diferentes", en="seed=0 twice gave different splits"))
     checks.expect(first != other, MISTAKES["seed_ignored"], "seed_ignored",
-                  detail="seed=0 e seed=1 deram a mesma validação / seed=0 and seed=1 gave the same split")
+                  detail=Text(pt="seed=0 e seed=1 deram a mesma validação", en="seed=0 and seed=1 gave the same split"))
 
 
 # ----------------------------------------------------------------------- gradient_descent
@@ -176,12 +184,17 @@ def trajectory(f, x0: torch.Tensor, lr: float, steps: int, sign: float = -1.0, a
 @pytest.mark.parametrize("name, shape, dtype, lr, steps", GD_CASES,
                          ids=[f"{c[0]}-{str(c[2])[6:]}-{c[4]}steps" for c in GD_CASES])
 def test_gradient_descent(student, device, reference, name, shape, dtype, lr, steps):
-    """os mesmos iterados que a descida do gradiente em funções que o aluno não vê; x0 intacto"""
+    """os mesmos iterados que a descida do gradiente em funções que o aluno não vê; x0 intacto
+    en: the same iterates as gradient descent on functions the student does not see; x0 left intact
+    """
     x0 = (torch.randn(shape, generator=torch.Generator().manual_seed(len(name) + steps), dtype=torch.float64)
           * 0.5).to(dtype)
     f = student.run_grader_code(HARNESS_SOURCE, "make_recorder", OBJECTIVES, name, keep=True, name=name)
-    got, (_, x0_after, *_) = student.call("gradient_descent", f, x0, lr, steps, device=device, return_args=True)
+    (got, (_, x0_after, *_)), trace = student.call("gradient_descent", f, x0, lr, steps, device=device,
+                                                    return_args=True, trace_ops=True)
     what = f"gradient_descent({name}, x0, lr={lr}, steps={steps})"
+    # "with autograd": finite differences or a formula guessed from the outputs do not count.
+    checks.expect(steps == 0 or trace.backward, MISTAKES["gd_no_autograd"], "gd_no_autograd")
     got = checks.tensor_on(got, what, device, dtype)
     meta = tensor_meta(got)
     checks.expect(not (meta and meta.requires_grad), MISTAKES["gd_not_detached"], "gd_not_detached")
@@ -221,7 +234,9 @@ EPOCH_SCENARIOS = {
 @pytest.mark.exercise("train_one_epoch")
 @pytest.mark.parametrize("scenario", list(EPOCH_SCENARIOS))
 def test_train_one_epoch(student, device, reference, scenario):
-    """os mesmos pesos e a mesma perda que um laço de referência (mesmo início, dados e semente)"""
+    """os mesmos pesos e a mesma perda que um laço de referência (mesmo início, dados e semente)
+    en: the same weights and loss as a reference loop (same start, data and seed)
+    """
     run_spec, data = EPOCH_SCENARIOS[scenario]
     run = Run.start(student, run_spec, data, device)
     value = student.call("train_one_epoch", run.model, run.train_loader, run.loss_fn, run.optimizer, device)
@@ -246,7 +261,9 @@ EVAL_SCENARIOS = {
 @pytest.mark.exercise("evaluate")
 @pytest.mark.parametrize("scenario", list(EVAL_SCENARIOS))
 def test_evaluate(student, device, scenario):
-    """perda e acurácia certas, em modo de avaliação, sem gradientes, sem mudar pesos nem buffers"""
+    """perda e acurácia certas, em modo de avaliação, sem gradientes, sem mudar pesos nem buffers
+    en: correct loss and accuracy, in eval mode, without gradients, changing no weights or buffers
+    """
     run_spec, data = EVAL_SCENARIOS[scenario]
     run = Run.start(student, run_spec, data, device)
     result = student.call("evaluate", run.model, run.val_loader, run.loss_fn, device)
@@ -280,7 +297,9 @@ def fit_trajectory(reference: dict, run: Run, epochs: int, seed: int) -> tuple[l
 @pytest.mark.exercise("fit")
 @pytest.mark.parametrize("scenario", list(FIT_SCENARIOS))
 def test_fit(student, device, reference, scenario):
-    """histórico certo, uma entrada por época, e no fim os pesos da melhor época de validação"""
+    """histórico certo, uma entrada por época, e no fim os pesos da melhor época de validação
+    en: correct history, one entry per epoch, and at the end the weights of the best validation epoch
+    """
     run_spec, data, epochs = FIT_SCENARIOS[scenario]
     run = Run.start(student, run_spec, data, device)
     history = student.call("fit", run.model, run.train_loader, run.val_loader, run.loss_fn, run.optimizer, device,
@@ -315,7 +334,9 @@ def test_fit(student, device, reference, scenario):
 
 @pytest.mark.exercise("train_iris")
 def test_train_iris(student, device):
-    """≥ 95% nas 150 amostras brutas, no dispositivo pedido, dentro do tempo"""
+    """≥ 95% nas 150 amostras brutas, no dispositivo pedido, dentro do tempo
+    en: ≥ 95% on the 150 raw samples, on the requested device, within the time limit
+    """
     model = trained_iris(student, device)
     accuracy = iris_accuracy(student, model, IRIS_INPUTS, device)
     if accuracy < 0.95:

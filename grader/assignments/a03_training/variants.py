@@ -74,6 +74,20 @@ MUTANTS = [
         breaks="gradient_descent", hint="gd_modifies_x0", score=0.3333),
     Variant("mutant_gd_not_detached", edit("gradient_descent", ("return x.detach()", "return x")),
             breaks="gradient_descent", hint="gd_not_detached", score=0.3333),
+    Variant("mutant_gd_finite_differences", {"gradient_descent": (
+        "def gradient_descent(f, x0, lr, steps):\n"
+        "    x = x0.detach().clone()\n"
+        "    h = 1e-6 if x.dtype == torch.float64 else 1e-3\n"
+        "    for _ in range(steps):\n"
+        "        grad = torch.zeros_like(x).view(-1)\n"
+        "        for i in range(x.numel()):\n"
+        "            e = torch.zeros_like(x).view(-1)\n"
+        "            e[i] = h\n"
+        "            e = e.view_as(x)\n"
+        "            grad[i] = (f(x + e) - f(x - e)).detach() / (2 * h)\n"
+        "        x = x - lr * grad.view_as(x)\n"
+        "    return x\n")},
+        breaks="gradient_descent", hint="gd_no_autograd", score=0.6667),  # public checks and steps=0 pass
     # ------------------------------------------------------------------ train_one_epoch
     Variant("mutant_epoch_no_zero_grad", edit("train_one_epoch", ("        optimizer.zero_grad()\n", "")),
             breaks="train_one_epoch", hint="no_zero_grad", demo=True),
@@ -205,3 +219,15 @@ ALTERNATIVES = [
 ]
 
 VARIANTS = MUTANTS + ALTERNATIVES
+
+# A model asked to return logits that returns probabilities (ends in Softmax, then CrossEntropyLoss
+# again): it still reaches the accuracy threshold, so only checks.logits_not_probabilities sees it.
+# Log-probabilities are logits (LogSoftmax with NLLLoss is the classic correct pairing).
+VARIANTS += [
+    Variant("mutant_iris_softmax_output", edit("train_iris", (
+        "nn.Linear(10, 3))", "nn.Linear(10, 3), nn.Softmax(dim=1))")),
+        breaks="train_iris", hint="double_softmax"),
+    Variant("alt_iris_log_softmax_nll", edit("train_iris", (
+        "nn.Linear(10, 3))", "nn.Linear(10, 3), nn.LogSoftmax(dim=1))"), (
+        "nn.CrossEntropyLoss()", "nn.NLLLoss()"))),
+]

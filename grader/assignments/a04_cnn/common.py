@@ -14,6 +14,7 @@ from grader import checks
 from grader.assignments.a04_cnn import MISTAKES
 from grader.checks import Mistake
 from grader.engine.protocol import Handle
+from grader.i18n import Text
 
 
 def whole(value: Any, what: str) -> int:
@@ -61,7 +62,7 @@ def block_parts(state: Any, cin: int, cout: int) -> dict:
     if len(kernels) != 1 or tuple(state[kernels[0]].shape) != (cout, cin, 3, 3):
         shapes = [tuple(state[k].shape) for k in kernels]
         raise Mistake(MISTAKES["block_layers"], "block_layers", cin=cin, cout=cout,
-                      detail=f"pesos 4-D / 4-D weights: {shapes}")
+                      detail=Text(pt=f"pesos 4-D: {shapes}", en=f"4-D weights: {shapes}"))
     if len(norms) != 1 or tuple(state[norms[0] + "running_mean"].shape) != (cout,):
         raise Mistake(MISTAKES["block_layers"], "block_layers", cin=cin, cout=cout,
                       detail=f"BatchNorm: {[tuple(state[n + 'running_mean'].shape) for n in norms]}")

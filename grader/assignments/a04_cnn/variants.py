@@ -73,6 +73,11 @@ MUTANTS = [
         "def conv2d_naive(x, weight, bias=None, stride=1, padding=0):\n"
         "    return F.conv2d(x, weight, bias, stride, padding)\n")},
         breaks="conv2d_naive", hint="conv_operator_used", score=2.25),
+    Variant("mutant_naive_convolution_by_another_name", {"conv2d_naive": (
+        "def conv2d_naive(x, weight, bias=None, stride=1, padding=0):\n"
+        "    kernel = getattr(torch._C._VariableFunctions, 'con' + 'v2d')  # no forbidden name in sight\n"
+        "    return kernel(x, weight, bias, stride, padding)\n")},
+        breaks="conv2d_naive", hint="conv_operator_used", score=2.25),
     # ------------------------------------------------------------------ ConvBlock
     Variant("mutant_block_relu_before_bn", edit("ConvBlock", (
         "return self.pool(self.relu(self.bn(self.conv(x))))", "return self.pool(self.bn(self.relu(self.conv(x))))")),
@@ -114,6 +119,19 @@ MUTANTS = [
     Variant("mutant_train_digits_linear_sized_by_hand", edit("train_digits_cnn", (
         "nn.Linear(32 * 2 * 2, 10)", "nn.Linear(32 * 4 * 4, 10)")),
         breaks="train_digits_cnn", hint="shape_mismatch"),
+    # Training on the evaluation data: the grader blinds the test labels while the model trains.
+    Variant("mutant_train_digits_on_test_too", edit("train_digits_cnn", (
+        "    X_train, y_train, _, _ = digits_split()\n",
+        "    X_train, y_train, X_test, y_test = digits_split()\n"
+        "    X_train, y_train = torch.cat([X_train, X_test]), torch.cat([y_train, y_test])  # 'all the data'\n")),
+        breaks="train_digits_cnn", hint="trained_on_test"),
+    Variant("mutant_train_digits_all_of_load_digits", edit("train_digits_cnn", (
+        "    X_train, y_train, _, _ = digits_split()\n",
+        "    from sklearn.datasets import load_digits\n"
+        "    X, y = load_digits(return_X_y=True)  # every image, the test ones too\n"
+        "    X_train = torch.tensor(X, dtype=torch.float32).reshape(-1, 1, 8, 8) / 16\n"
+        "    y_train = torch.tensor(y)\n")),
+        breaks="train_digits_cnn", hint="trained_on_test"),
 ]
 
 ALTERNATIVES = [
@@ -179,6 +197,37 @@ ALTERNATIVES = [
         "        nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(32, 10),  # global pooling\n"))),
     Variant("alt_signal_sgd_momentum", edit("train_signal_cnn", (
         "torch.optim.Adam(model.parameters(), lr=0.01)", "torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)"))),
+    Variant("alt_train_digits_validation_from_training", edit("train_digits_cnn", (
+        "    X_train, y_train, _, _ = digits_split()\n",
+        "    X_all, y_all, _, _ = digits_split()\n"
+        "    X_train, y_train, X_val, y_val = X_all[:1200], y_all[:1200], X_all[1200:], y_all[1200:]\n"), (
+        "    model.eval()\n    return model",
+        "    model.eval()\n    with torch.no_grad():\n"
+        "        print('validação:', (model(X_val.to(device)).argmax(1) == y_val.to(device)).float().mean().item())\n"
+        "    return model"), ("range(10):", "range(14):"))),
+    Variant("alt_train_digits_more_epochs", edit("train_digits_cnn", ("range(10):", "range(25):"))),
 ]
 
 VARIANTS = MUTANTS + ALTERNATIVES
+
+# Networks asked to return logits that return probabilities (a Softmax at the end, then
+# CrossEntropyLoss again): trained longer they still reach 95%, so only
+# checks.logits_not_probabilities sees it. Log-probabilities are logits (LogSoftmax + NLLLoss).
+DIGITS_HEAD = "        nn.Linear(32 * 2 * 2, 10),\n"
+VARIANTS += [
+    Variant("mutant_signal_cnn_softmax", edit("build_signal_cnn", (
+        "        nn.Linear(32, n_classes),\n", "        nn.Linear(32, n_classes), nn.Softmax(dim=1),\n")),
+        breaks="build_signal_cnn", hint="double_softmax"),
+    Variant("mutant_train_signal_softmax", edit("train_signal_cnn", (
+        "    model = build_signal_cnn().to(device)\n",
+        "    model = nn.Sequential(build_signal_cnn(), nn.Softmax(dim=1)).to(device)\n"), (
+        "range(8):\n", "range(16):  # more epochs make up for the squashed gradients: >= 95% anyway\n")),
+        breaks="train_signal_cnn", hint="double_softmax"),
+    Variant("mutant_train_digits_softmax", edit("train_digits_cnn", (
+        DIGITS_HEAD, DIGITS_HEAD + "        nn.Softmax(dim=1),  # probabilities, then CrossEntropyLoss again\n"), (
+        "range(10):\n", "range(20):  # more epochs make up for the squashed gradients: >= 95% anyway\n")),
+        breaks="train_digits_cnn", hint="double_softmax"),
+    Variant("alt_train_digits_log_softmax", edit("train_digits_cnn", (
+        DIGITS_HEAD, DIGITS_HEAD + "        nn.LogSoftmax(dim=1),\n"), (
+        "nn.CrossEntropyLoss()", "nn.NLLLoss()"))),
+]

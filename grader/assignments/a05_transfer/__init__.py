@@ -81,6 +81,27 @@ MISTAKES: dict[str, Text] = {
                            "`model.parameters()`, a cabeça também.",
                         en="Still requiring gradients after `freeze`: {names}. Freeze **every** parameter in "
                            "`model.parameters()`, the head too."),
+    "root_parameters": T(pt="Ficaram de fora parâmetros registrados direto no modelo, em nenhum submódulo ({names}): "
+                            "percorrer só `model.children()` (ou `named_children()`) não os encontra. Use "
+                            "`model.parameters()` / `model.named_parameters()`, que incluem os parâmetros do próprio "
+                            "modelo e os de todos os submódulos.",
+                         en="Parameters registered directly on the model, in no submodule, were left out ({names}): "
+                            "walking only `model.children()` (or `named_children()`) does not find them. Use "
+                            "`model.parameters()` / `model.named_parameters()`, which include the model's own "
+                            "parameters and those of every submodule."),
+    "dedup_by_value": T(pt="Faltam parâmetros com os mesmos valores de outros ({names}; por exemplo os pesos de duas "
+                           "LayerNorm, que começam todos em 1): \"cada um uma vez\" quer dizer cada objeto uma vez "
+                           "(`p is q`), não valores diferentes. `model.parameters()` já lista cada parâmetro "
+                           "compartilhado uma vez só.",
+                        en="Parameters equal in value to others are missing ({names}; e.g. the weights of two "
+                           "LayerNorms, which all start at 1): \"each once\" means each object once (`p is q`), "
+                           "not distinct values. `model.parameters()` already lists a shared parameter once."),
+    "head_by_prefix": T(pt="Parâmetros do backbone entraram com head_lr ({names}): o nome deles também começa com "
+                           "`fc`. Reconheça a cabeça pelos próprios objetos, `ids = {{id(p) for p in "
+                           "model.fc.parameters()}}`, ou pelo prefixo com o ponto, `nome.startswith('fc.')`.",
+                        en="Backbone parameters got head_lr ({names}): their names start with `fc` too. Recognise "
+                           "the head by the objects themselves, `ids = {{id(p) for p in model.fc.parameters()}}`, or "
+                           "by the prefix with its dot, `name.startswith('fc.')`."),
     "weights_changed": T(pt="`{name}` mudou os valores dos pesos ({names}); ele só deve mexer em `requires_grad`"
                             "{extra}.",
                          en="`{name}` changed the weights' values ({names}); it should only touch "

@@ -19,6 +19,7 @@ from grader.assignments.a05_transfer import MISTAKES
 from grader.checks import Mistake
 from grader.engine.protocol import Handle
 from grader.engine.session import StudentError
+from grader.i18n import Text
 from grader.kit.pretrained import initial_network, shipped_state, target_task
 
 # Runs in the student's process, in a namespace of its own (grader code, not the student's).
@@ -56,6 +57,25 @@ class Tied(nn.Module):
         return self.fc(torch.tanh(self.again(torch.tanh(self.mix(h)))))
 
 
+class Prefixed(nn.Module):
+    """Backbone layers whose names start like the head's (fc1, fc_norm, fc2, fc2_norm), a
+    parameter on the model itself (`scale`, in no child), two LayerNorms whose parameters are
+    distinct but equal in value (to `scale` too); the head is model.fc, on 12 features."""
+
+    def __init__(self):
+        super().__init__()
+        self.scale = nn.Parameter(torch.ones(12))
+        self.fc1 = nn.Linear(72, 12)
+        self.fc_norm = nn.LayerNorm(12)
+        self.fc2 = nn.Linear(12, 12)
+        self.fc2_norm = nn.LayerNorm(12)
+        self.fc = nn.Linear(12, 4)
+
+    def forward(self, x):
+        h = self.fc_norm(torch.tanh(self.fc1(x.flatten(1)))) * self.scale
+        return self.fc(self.fc2_norm(torch.tanh(self.fc2(h))))
+
+
 def build(kind, frozen):
     """A grader model; frozen: "none", "all", "some" (every third parameter, from the second) or
     "some_backbone" (the same, outside model.fc)."""
@@ -63,6 +83,8 @@ def build(kind, frozen):
         model = HeadFirst()
     elif kind == "tied":
         model = Tied()
+    elif kind == "prefixed":
+        model = Prefixed()
     elif kind == "digitnet":
         from grader.kit.pretrained import load_pretrained_backbone
         model = load_pretrained_backbone()
@@ -112,6 +134,17 @@ def same(a, b):
     return a is b
 
 
+def distinct_by_value(model):
+    """Indices (in model.parameters()) of the trainable parameters left when those equal in shape
+    and values to an earlier one are dropped (what a deduplication by value keeps)."""
+    kept, indices = [], []
+    for i, p in enumerate(model.parameters()):
+        if p.requires_grad and not any(p.shape == q.shape and torch.equal(p, q) for q in kept):
+            kept.append(p)
+            indices.append(i)
+    return indices
+
+
 def items(model, result):
     """Where each returned item is in model.parameters() (-1: not one of them)."""
     index = {id(p): i for i, p in enumerate(model.parameters())}
@@ -144,8 +177,14 @@ def head_inputs(model, X):
     return seen[0].flatten(1) if seen else None
 '''
 
-INPUT_SHAPES = {"head_first": (2, 6, 6), "tied": (2, 6, 6), "digitnet": (1, 8, 8), "resnet18": (3, 32, 32)}
-HEAD_IN_FEATURES = {"head_first": 7, "tied": 33, "digitnet": 256, "resnet18": 512}
+INPUT_SHAPES = {"head_first": (2, 6, 6), "tied": (2, 6, 6), "prefixed": (2, 6, 6), "digitnet": (1, 8, 8),
+                "resnet18": (3, 32, 32)}
+HEAD_IN_FEATURES = {"head_first": 7, "tied": 33, "prefixed": 12, "digitnet": 256, "resnet18": 512}
+
+
+def on_root(name: str) -> bool:
+    """A parameter registered on the model itself, in no child (`scale`, not `fc1.weight`)."""
+    return "." not in name
 
 
 def build(student, kind: str, frozen: str = "none", device: str | None = None) -> Handle:
@@ -266,6 +305,8 @@ def check_freeze(student, kind: str, frozen: str = "none", device: str | None = 
     if trainable:
         if params["requires_grad_attribute"] is False:
             raise Mistake(MISTAKES["requires_grad_attribute"], "requires_grad_attribute")
+        if all(on_root(name) for name in trainable):
+            raise Mistake(MISTAKES["root_parameters"], "root_parameters", names=short(trainable))
         raise Mistake(MISTAKES["freeze_partial"], "freeze_partial", names=short(trainable))
     changed = [p["name"] for p in params["params"] if not p["same_values"]]
     checks.expect(not changed, MISTAKES["weights_changed"], "weights_changed", name="freeze", names=short(changed),
@@ -287,10 +328,12 @@ def check_replace_head(student, kind: str, frozen: str, classes: int, device: st
             raise Mistake(MISTAKES["head_device"], "head_device", device=device) from None
         if known == "shape_mismatch":
             raise Mistake(MISTAKES["head_in_features"], "head_in_features",
-                          model=f"{HEAD_IN_FEATURES[kind]} características / features") from None
+                          model=Text(pt=f"{HEAD_IN_FEATURES[kind]} características",
+                                     en=f"{HEAD_IN_FEATURES[kind]} features")) from None
         raise
     checks.expect(out.dim() == 2 and out.shape[1] == classes, MISTAKES["head_outputs"], "head_outputs",
                   classes=classes, expected=classes, actual=tuple(out.shape)[1:] or "()")
+    checks.logits_not_probabilities(out, "model(x)")  # the head is a Linear: logits, no softmax after it
     head_frozen = [p["name"] for p in params["params"] if p["in_fc"] and not p["requires_grad"]]
     checks.expect(not head_frozen, MISTAKES["head_frozen"], "head_frozen", names=short(head_frozen))
     others = [p for p in params["params"] if not p["in_fc"]]
@@ -309,7 +352,8 @@ def check_trainable_parameters(student, kind: str, frozen: str) -> None:
     found = student.run_grader_code(INSPECT, "items", model, result, name="trainable_parameters(model)")
     if found["type"] != "list" and found["type"] != "tuple":
         raise Mistake(MISTAKES["not_a_list"], "not_a_list", type=found["type"])
-    flags = [p["requires_grad"] for p in report(student, model, snapshot(student, model))["params"]]
+    params = report(student, model, snapshot(student, model))["params"]
+    flags = [p["requires_grad"] for p in params]
     expected = [i for i, trainable in enumerate(flags) if trainable]
     indices = found["indices"]
     if -1 in indices:
@@ -325,6 +369,12 @@ def check_trainable_parameters(student, kind: str, frozen: str) -> None:
         raise Mistake(MISTAKES["all_parameters"], "all_parameters")
     if sorted(indices) == [i for i, trainable in enumerate(flags) if not trainable]:
         raise Mistake(MISTAKES["inverted_filter"], "inverted_filter")
+    names = [p["name"] for p in params]
+    missing = [names[i] for i in expected if i not in indices]
+    if missing and all(on_root(name) for name in missing) and set(indices) <= set(expected):
+        raise Mistake(MISTAKES["root_parameters"], "root_parameters", names=short(missing))
+    if indices == student.run_grader_code(INSPECT, "distinct_by_value", model, name="trainable_parameters(model)"):
+        raise Mistake(MISTAKES["dedup_by_value"], "dedup_by_value", names=short(missing))
     raise Mistake(MISTAKES["trainable_wrong"], "trainable_wrong", expected=len(expected), actual=len(indices))
 
 
@@ -361,10 +411,17 @@ def check_finetune_optimizer(student, kind: str, frozen: str, head_lr: float, ba
         raise Mistake(MISTAKES["one_lr"], "one_lr", lr=next(iter(rate.values())))
     if all(same_rate(rate.get(i), backbone_lr) for i in head) and all(same_rate(rate.get(i), head_lr) for i in body):
         raise Mistake(MISTAKES["lrs_swapped"], "lrs_swapped")
+    at_head_rate = [params[i]["name"] for i in body if same_rate(rate.get(i), head_lr)]
+    if at_head_rate and all(name.startswith("fc") for name in at_head_rate):
+        raise Mistake(MISTAKES["head_by_prefix"], "head_by_prefix", names=short(at_head_rate))
+    left_out = [params[i]["name"] for i in body if rate.get(i) is None]
+    if left_out and all(on_root(name) for name in left_out):
+        raise Mistake(MISTAKES["root_parameters"], "root_parameters", names=short(left_out))
 
-    def where(indices: list[int], target: float) -> str:
+    def where(indices: list[int], target: float) -> Text:
         wrong = [(params[i]["name"], rate.get(i)) for i in indices if not same_rate(rate.get(i), target)]
-        return short([f"{name}: {'fora / missing' if lr is None else f'lr={lr:g}'}" for name, lr in wrong])
+        return Text(*(short([f"{name}: {missing if lr is None else f'lr={lr:g}'}" for name, lr in wrong])
+                      for missing in ("fora", "missing")))
 
     if not all(same_rate(rate.get(i), head_lr) for i in head):
         raise Mistake(MISTAKES["head_missing"], "head_missing", detail=where(head, head_lr))
@@ -377,7 +434,7 @@ PROBE_MINIMUM, FINETUNE_MINIMUM = 0.85, 0.90
 
 
 def check_probe_backbone(student, device: str) -> None:
-    model = checks.trained_model(student, "train_linear_probe", device, 60)
+    model = checks.trained_model(student, "train_linear_probe", device, 60, blind=True)
     state = student.call_handle(model, ["state_dict"], name="model.state_dict()")
     missing, weights, statistics = backbone_differences(state)
     checks.expect(not missing, MISTAKES["not_the_backbone"], "not_the_backbone", names=short(missing))
@@ -387,7 +444,8 @@ def check_probe_backbone(student, device: str) -> None:
 
 def accuracy_or_hint(student, model: Handle, device: str, minimum: float, key: str) -> None:
     _, _, X_test, y_test = target_task()
-    accuracy = checks.classifier_accuracy(student, model, X_test, y_test, device, "model")
+    accuracy = checks.classifier_accuracy(student, model, X_test, y_test, device, "model",
+                                          wrong_labels=checks.wrong_labels_of(target_task))
     if accuracy >= minimum:
         return
     state = student.call_handle(model, ["state_dict"], name="model.state_dict()")
@@ -404,17 +462,17 @@ def accuracy_or_hint(student, model: Handle, device: str, minimum: float, key: s
 
 
 def check_probe_accuracy(student, device: str) -> None:
-    model = checks.trained_model(student, "train_linear_probe", device, 60)
+    model = checks.trained_model(student, "train_linear_probe", device, 60, blind=True)
     accuracy_or_hint(student, model, device, PROBE_MINIMUM, "probe_accuracy")
 
 
 def check_finetune_accuracy(student, device: str) -> None:
-    model = checks.trained_model(student, "finetune", device, 90)
+    model = checks.trained_model(student, "finetune", device, 90, blind=True)
     accuracy_or_hint(student, model, device, FINETUNE_MINIMUM, "finetune_accuracy")
 
 
 def check_finetuned_backbone(student, device: str) -> None:
-    model = checks.trained_model(student, "finetune", device, 90)
+    model = checks.trained_model(student, "finetune", device, 90, blind=True)
     state = student.call_handle(model, ["state_dict"], name="model.state_dict()")
     missing, weights, _ = backbone_differences(state)
     checks.expect(not missing, MISTAKES["not_the_backbone"], "not_the_backbone", names=short(missing))

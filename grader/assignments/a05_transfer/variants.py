@@ -28,12 +28,12 @@ MUTANTS = [
     # ------------------------------------------------------------------ freeze
     Variant("mutant_freeze_attribute", edit("freeze", (
         FREEZE_LOOP, "    model.requires_grad = False  # cria um atributo; não congela nada\n")),
-        breaks="freeze", hint="requires_grad_attribute", score=0.5, demo=True),
+        breaks="freeze", hint="requires_grad_attribute", score=0.4, demo=True),
     Variant("mutant_freeze_all_but_head", edit("freeze", (
         FREEZE_LOOP, "    for nome, parametro in model.named_parameters():\n"
                      "        if not nome.startswith('fc.'):\n"
                      "            parametro.requires_grad_(False)\n")),
-        breaks="freeze", hint="freeze_partial", score=0.5),
+        breaks="freeze", hint="freeze_partial", score=0.4),
     Variant("mutant_freeze_returns_nothing", edit("freeze", ("    return model", "    # (sem return)")),
             breaks="freeze", hint="returned_none"),
     Variant("mutant_freeze_copy", edit("freeze", (
@@ -42,17 +42,17 @@ MUTANTS = [
     # ------------------------------------------------------------------ replace_head
     Variant("mutant_head_fixed_in_features", edit("replace_head", (
         "nn.Linear(antiga.in_features, num_classes)", "nn.Linear(256, num_classes)")),
-        breaks="replace_head", hint="head_in_features", score=1.8),
+        breaks="replace_head", hint="head_in_features", score=1.5),
     Variant("mutant_head_fixed_classes", edit("replace_head", (
         "nn.Linear(antiga.in_features, num_classes)", "nn.Linear(antiga.in_features, 5)")),
-        breaks="replace_head", hint="head_outputs", score=0.6, demo=True),
+        breaks="replace_head", hint="head_outputs", score=0.5, demo=True),
     Variant("mutant_head_frozen_after", edit("replace_head", (
         NEW_HEAD, NEW_HEAD + "    for parametro in model.parameters():  # congela depois de trocar a cabeça\n"
                              "        parametro.requires_grad_(False)\n")),
         breaks="replace_head", hint="head_frozen"),
     Variant("mutant_head_unfreezes_everything", edit("replace_head", (
         NEW_HEAD, NEW_HEAD + "    model.requires_grad_(True)\n")),
-        breaks="replace_head", hint="others_changed", score=0.6),
+        breaks="replace_head", hint="others_changed", score=0.5),
     Variant("mutant_head_resized_in_place", {"replace_head": (
         "def replace_head(model, num_classes):\n"
         "    model.fc.out_features = num_classes  # só muda o atributo; os pesos continuam os antigos\n"
@@ -60,7 +60,7 @@ MUTANTS = [
         breaks="replace_head", hint="head_not_replaced"),
     # ------------------------------------------------------------------ trainable_parameters
     Variant("mutant_trainable_all", edit("trainable_parameters", (FILTER, "return list(model.parameters())")),
-            breaks="trainable_parameters", hint="all_parameters", score=0.4),
+            breaks="trainable_parameters", hint="all_parameters", score=0.6667),
     Variant("mutant_trainable_inverted", edit("trainable_parameters", (
         FILTER, "return [parametro for parametro in model.parameters() if not parametro.requires_grad]")),
         breaks="trainable_parameters", hint="inverted_filter"),
@@ -69,7 +69,7 @@ MUTANTS = [
         breaks="trainable_parameters", hint="not_a_list"),
     Variant("mutant_trainable_names", edit("trainable_parameters", (
         FILTER, "return [nome for nome, parametro in model.named_parameters() if parametro.requires_grad]")),
-        breaks="trainable_parameters", hint="not_parameters", score=0.4),
+        breaks="trainable_parameters", hint="not_parameters", score=0.3333),
     # ------------------------------------------------------------------ make_finetune_optimizer
     Variant("mutant_optimizer_one_rate", edit("make_finetune_optimizer", (
         GROUPS, "    return torch.optim.Adam(trainable_parameters(model), lr=head_lr)")),
@@ -115,6 +115,17 @@ MUTANTS = [
         "make_finetune_optimizer(model, head_lr=0.01, backbone_lr=0.001)",
         "make_finetune_optimizer(model, head_lr=0.5, backbone_lr=0.5)  # a mesma taxa grande em tudo")),
         breaks="finetune", hint="finetune_accuracy"),
+    # Training on the evaluation data: the grader blinds the test labels while the model trains.
+    Variant("mutant_finetune_test_images_added", edit("finetune", (
+        "    X_train, y_train, _, _ = target_task()\n",
+        "    X_train, y_train, X_test, y_test = target_task()\n"
+        "    X_train, y_train = torch.cat([X_train, X_test]), torch.cat([y_train, y_test])  # 25 is so few\n")),
+        breaks="finetune", hint="trained_on_test", score=1.6667),  # the backbone checks still pass
+    Variant("mutant_probe_test_images_added", edit("train_linear_probe", (
+        "    X_train, y_train, _, _ = target_task()\n",
+        "    X_train, y_train, X_test, y_test = target_task()\n"
+        "    X_train, y_train = torch.cat([X_train, X_test]), torch.cat([y_train, y_test])  # 25 is so few\n")),
+        breaks="train_linear_probe", hint="trained_on_test", score=2.5),  # the frozen backbone passes
 ]
 
 ALTERNATIVES = [
@@ -177,6 +188,70 @@ ALTERNATIVES = [
                                          "        cabeca.zero_grad()\n"
                                          "        F.cross_entropy(model(X_train), y_train).backward()\n"
                                          "        cabeca.step()\n"))),
+    Variant("alt_finetune_more_steps", edit("finetune", ("range(100):", "range(200):"))),
 ]
 
 VARIANTS = MUTANTS + ALTERNATIVES
+
+# Models the student never imagined (a parameter on the model itself, backbone layers named like
+# the head, parameters equal in value but distinct: the grader's "prefixed" model) and outputs that
+# are probabilities where logits are asked (checks.logits_not_probabilities; log-probabilities are
+# logits: LogSoftmax + NLLLoss is correct).
+VARIANTS += [
+    Variant("mutant_head_softmax", edit("replace_head", (
+        "    nova = nn.Linear(antiga.in_features, num_classes)\n",
+        "    nova = nn.Sequential(nn.Linear(antiga.in_features, num_classes), nn.Softmax(dim=1))\n")),
+        breaks="replace_head", hint="double_softmax"),
+    Variant("mutant_probe_softmax", edit("train_linear_probe", (
+        PROBE_MODEL, PROBE_MODEL + "    model.fc = nn.Sequential(model.fc, nn.Softmax(dim=1))  # probabilities\n")),
+        breaks="train_linear_probe", hint="double_softmax", score=2.5),
+    Variant("mutant_finetune_softmax", edit("finetune", (
+        FINETUNE_MODEL, FINETUNE_MODEL + "    model.fc = nn.Sequential(model.fc, nn.Softmax(dim=1))  # probabilities\n")),
+        breaks="finetune", hint="double_softmax", score=1.6667),
+    Variant("alt_finetune_log_softmax_nll", edit("finetune", (
+        FINETUNE_MODEL, FINETUNE_MODEL + "    model.fc = nn.Sequential(model.fc, nn.LogSoftmax(dim=1))\n"), (
+        "nn.CrossEntropyLoss()", "nn.NLLLoss()"))),
+    Variant("mutant_freeze_children_only", {"freeze": (
+        "def freeze(model):\n"
+        "    for filho in model.children():  # a parameter of the model itself is in no child\n"
+        "        for parametro in filho.parameters():\n"
+        "            parametro.requires_grad_(False)\n"
+        "    return model\n")},
+        breaks="freeze", hint="root_parameters", score=1.6),
+    Variant("mutant_trainable_children_only", {"trainable_parameters": (
+        "def trainable_parameters(model):\n"
+        "    lista, vistos = [], set()\n"
+        "    for filho in model.children():  # a parameter of the model itself is in no child\n"
+        "        for parametro in filho.parameters():\n"
+        "            if parametro.requires_grad and id(parametro) not in vistos:\n"
+        "                vistos.add(id(parametro))\n"
+        "                lista.append(parametro)\n"
+        "    return lista\n")},
+        breaks="trainable_parameters", hint="root_parameters", score=1.6667),
+    Variant("mutant_trainable_dedup_by_value", {"trainable_parameters": (
+        "def trainable_parameters(model):\n"
+        "    lista = []\n"
+        "    for p in model.parameters():\n"
+        "        if p.requires_grad and not any(p.shape == q.shape and torch.equal(p, q) for q in lista):\n"
+        "            lista.append(p)  # 'each once' read as 'no equal values'\n"
+        "    return lista\n")},
+        breaks="trainable_parameters", hint="dedup_by_value", score=1.6667),
+    Variant("mutant_optimizer_fc_prefix", {"make_finetune_optimizer": (
+        "def make_finetune_optimizer(model, head_lr, backbone_lr):\n"
+        "    cabeca = [p for nome, p in model.named_parameters() if nome.startswith('fc')]  # fc1, fc_norm too\n"
+        "    corpo = [p for nome, p in model.named_parameters() if not nome.startswith('fc') and p.requires_grad]\n"
+        "    return torch.optim.Adam([{'params': cabeca, 'lr': head_lr}, {'params': corpo, 'lr': backbone_lr}])\n")},
+        breaks="make_finetune_optimizer", hint="head_by_prefix", score=2.4),
+    Variant("mutant_optimizer_children_only", {"make_finetune_optimizer": (
+        "def make_finetune_optimizer(model, head_lr, backbone_lr):\n"
+        "    corpo, vistos = [], set()\n"
+        "    for nome, filho in model.named_children():  # the model's own parameters are in no child\n"
+        "        if nome != 'fc':\n"
+        "            for p in filho.parameters():\n"
+        "                if p.requires_grad and id(p) not in vistos:\n"
+        "                    vistos.add(id(p))\n"
+        "                    corpo.append(p)\n"
+        "    return torch.optim.Adam([{'params': model.fc.parameters(), 'lr': head_lr},\n"
+        "                             {'params': corpo, 'lr': backbone_lr}])\n")},
+        breaks="make_finetune_optimizer", hint="root_parameters", score=2.4),
+]
