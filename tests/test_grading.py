@@ -161,7 +161,11 @@ def test_catalog_and_source_agree(root, assignment_id):
     for line in section.splitlines():
         if line.startswith("| `"):
             names += re.findall(r"`([A-Za-z_][A-Za-z0-9_]*)`", line.split("|")[1])
-    assert names == load_assignment(assignment_id).order
+    order = load_assignment(assignment_id).order
+    # Every authored exercise is in the catalog, in the catalog's order; the catalog may be
+    # ahead of source/ (an exercise an open issue adds, e.g. 03's train_xor_mlp).
+    assert set(order) <= set(names), sorted(set(order) - set(names))
+    assert [name for name in names if name in order] == order
 
 
 @pytest.mark.parametrize("assignment_id", assignment_ids())
