@@ -20,8 +20,8 @@ from pathlib import Path
 from grader.course import course_root
 
 # The kit's import closure (grader.kit -> grader.kit.local -> grading, plugin, results, ...).
-KIT_MODULES = ("__init__.py", "i18n.py", "checks.py", "course.py", "diagnosis.py", "grading.py", "notebook.py",
-               "plugin.py", "results.py")
+KIT_MODULES = ("__init__.py", "i18n.py", "checks.py", "course.py", "diagnosis.py", "grading.py", "integrity.py",
+               "notebook.py", "plugin.py", "redaction.py", "results.py")
 KIT_PACKAGES = ("engine", "kit")
 HIDDEN_FILES = ("test_hidden.py", "variants.py")  # in an assignment's package: never released
 

@@ -108,8 +108,8 @@ def cmd_autograde(args) -> int:
 
     progress = _progress_printer() if not args.quiet else None
     report = autograde(Path(args.course), args.assignment, jobs=args.jobs, lang=args.lang, progress=progress)
-    print(report.summary())
-    return 0
+    print(report.summary(args.lang))
+    return 1 if report.problems else 0
 
 
 def cmd_demo(args) -> int:

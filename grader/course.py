@@ -100,6 +100,17 @@ class Assignment:
             exec(compile(exercise.reference, f"<{self.id}:{exercise.id}>", "exec"), namespace)
         return namespace
 
+    @functools.cached_property
+    def release_shape(self) -> dict:
+        """The source notebook as far as the release's structure goes (cells, nbgrader
+        metadata, the text of locked cells): what a submission's metadata is checked against."""
+        notebook = json.loads(json.dumps(self.notebook))
+        for cell in notebook.get("cells", []):
+            meta = nbgrader_meta(cell)
+            if meta.get("locked") and not meta.get("solution"):
+                cell["source"] = strip_markers(cell_source(cell))
+        return notebook
+
     def setup_without_kit(self) -> str:
         """The setup cell minus the self-check import (the grading process needs none)."""
         return "\n".join(l for l in self.setup.split("\n") if not l.strip().startswith("from grader.kit import"))

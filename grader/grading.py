@@ -24,6 +24,7 @@ from grader.course import Assignment, load_assignment, module_name
 from grader.engine.sandbox import HIDE_ENV
 from grader.engine.session import Limits, StudentSession
 from grader.i18n import Text
+from grader.integrity import missing_check_cells, notebook_flags
 from grader.notebook import SUBMISSION_SUFFIXES, SubmissionError, read_submission
 from grader.plugin import GradingPlugin
 from grader.redaction import public_text, redact_results, secret_lines
@@ -94,21 +95,23 @@ def grade_submission(path: Path, assignment: Assignment, options: GradeOptions, 
         session.close()
     if plugin.collection_errors:
         raise RuntimeError("grader modules failed to load:\n" + "\n".join(plugin.collection_errors))
+    flags = notebook_flags(submission.notebook, assignment.release_shape) if submission.notebook else []
     notes = [w.render(options.lang) for w in submission.warnings] + cell_notes(session.cell_results, options.lang)
     results = build_results(assignment, plugin.records, submission=name, lang=options.lang, notes=notes,
                             isolation=isolation(), elapsed=time.monotonic() - started,
-                            removed_test_cells=removed_test_cells(submission, assignment))
+                            removed_test_cells=removed_test_cells(submission, assignment), flags=flags)
     secret = secret_lines((e.reference for e in assignment.exercises), "\n".join(submission.cells),
                           public=public_text(assignment.id))
     return redact_results(results, secret, options.lang)
 
 
 def removed_test_cells(submission, assignment: Assignment) -> frozenset[str]:
-    """Exercises whose locked nbgrader check cell (`test_<id>`) is missing from a notebook
-    that otherwise carries nbgrader metadata (the student deleted it)."""
-    if submission.grade_ids is None:
+    """Exercises whose locked nbgrader check cell (`test_<id>`) is gone, in any form, from a
+    notebook that otherwise carries nbgrader metadata (the student deleted it)."""
+    if not submission.notebook:
         return frozenset()
-    return frozenset(e.id for e in assignment.exercises if f"test_{e.id}" not in submission.grade_ids)
+    missing = missing_check_cells(submission.notebook, assignment.release_shape)
+    return frozenset(e.id for e in assignment.exercises if f"test_{e.id}" in missing)
 
 
 def expand_submissions(paths: list[Path]) -> list[Path]:

@@ -60,7 +60,7 @@ class Submission:
     cells: list[str]  # code cells, magics neutralised, in notebook order
     warnings: list[Text] = field(default_factory=list)
     metadata: dict = field(default_factory=dict)
-    grade_ids: set[str] | None = None  # nbgrader grade_ids of its cells; None: not an nbgrader notebook
+    notebook: dict | None = field(default=None, repr=False)  # the parsed notebook (None for a script)
 
 
 def read_submission(path: Path | str) -> Submission:
@@ -83,20 +83,7 @@ def read_submission(path: Path | str) -> Submission:
         return Submission(path, [to_python(c) for c in split_py_cells(text)], warnings)
     notebook = parse_notebook_json(text)
     return Submission(path, [to_python(c) for c in notebook_code_cells(notebook)], warnings,
-                      notebook.get("metadata") if isinstance(notebook.get("metadata"), dict) else {},
-                      nbgrader_grade_ids(notebook))
-
-
-def nbgrader_grade_ids(notebook: dict) -> set[str] | None:
-    """The grade_ids its cells carry in nbgrader metadata, or None when no cell has any."""
-    cells = notebook.get("cells") if isinstance(notebook.get("cells"), list) else []
-    ids = set()
-    for cell in cells:
-        meta = cell.get("metadata") if isinstance(cell, dict) else None
-        nbgrader = meta.get("nbgrader") if isinstance(meta, dict) else None
-        if isinstance(nbgrader, dict) and isinstance(nbgrader.get("grade_id"), str):
-            ids.add(nbgrader["grade_id"])
-    return ids or None
+                      notebook.get("metadata") if isinstance(notebook.get("metadata"), dict) else {}, notebook)
 
 
 def parse_notebook_json(text: str) -> dict:

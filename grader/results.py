@@ -21,6 +21,7 @@ from pathlib import Path
 from grader.course import Assignment
 from grader.engine.session import CellResult, describe_error
 from grader.i18n import Text
+from grader.integrity import Flag
 from grader.plugin import TestRecord
 
 NO_CHECKS = Text(pt="Nenhuma verificação pôde ser executada.", en="No check could be run.")
@@ -38,6 +39,18 @@ TEST_CELL_REMOVED = Text(
     en="The check cell `test_{exercise}` was deleted from the notebook. It is locked and part of the submission: "
        "this exercise scores 0. Download the notebook again and copy your answers into it.",
 )
+
+
+NEEDS_REVIEW = Text(pt="Precisa de revisão", en="Needs review")
+
+
+def flag_line(flag: Flag, lang: str) -> str:
+    return f"⚠ {NEEDS_REVIEW.render(lang)}: {flag.render(lang)}" if flag.review else f"ℹ {flag.render(lang)}"
+
+
+def review_flags(result: dict) -> list[dict]:
+    """The flags of a results.json that call for an instructor's review."""
+    return [f for f in result["extra_data"].get("flags", []) if f.get("review", True)]
 
 
 ONLY_ON = Text(pt="[{device}] Esta verificação passou em {passed}, mas não em {device}:",
@@ -84,10 +97,12 @@ def cell_notes(cells: list[CellResult], lang: str) -> list[str]:
 
 def build_results(assignment: Assignment, records: list[TestRecord], *, submission: str, lang: str,
                   notes: list[str], isolation: str, elapsed: float,
-                  failure_message: str | None = None, removed_test_cells: frozenset[str] = frozenset()) -> dict:
+                  failure_message: str | None = None, removed_test_cells: frozenset[str] = frozenset(),
+                  flags: list[Flag] = ()) -> dict:
     """results.json for one submission. `failure_message`: the submission could not be
     graded at all (unreadable); every exercise gets zero with that message.
-    `removed_test_cells`: exercises whose locked check cell the student deleted (zero, with a message)."""
+    `removed_test_cells`: exercises whose locked check cell the student deleted (zero, with a message).
+    `flags`: what the notebook changed in the release's nbgrader structure (it then needs review)."""
     by_exercise: "OrderedDict[str, list[TestRecord]]" = OrderedDict((e.id, []) for e in assignment.exercises)
     for record in records:
         if record.outcome != "skipped" and record.exercise in by_exercise:
@@ -136,7 +151,7 @@ def build_results(assignment: Assignment, records: list[TestRecord], *, submissi
                   "not_attempted" if outcomes == {"not_attempted"} else "failed")
         exercises[exercise.id] = {"score": _round(earned), "max_score": exercise.points, "status": status}
     score = _round(sum(e["score"] for e in exercises.values()))
-    output = "\n".join(([failure_message] if failure_message else []) + notes)
+    output = "\n".join(([failure_message] if failure_message else []) + [flag_line(f, lang) for f in flags] + notes)
     return {
         "score": score,
         "max_score": assignment.max_score,
@@ -151,6 +166,8 @@ def build_results(assignment: Assignment, records: list[TestRecord], *, submissi
             "isolation": isolation,
             "exercises": exercises,
             "graded": failure_message is None,
+            "needs_review": any(f.review for f in flags),
+            "flags": [f.as_dict() for f in flags],
             # checks this machine cannot run (no CUDA, no torchvision), with why: not scored
             "skipped": sorted({f"{r.exercise}: {r.name} ({r.message})" for r in records if r.outcome == "skipped"}),
         },
@@ -203,10 +220,15 @@ def summary_table(assignment: Assignment, results: list[dict], lang: str = "pt")
             info = exercises[e]
             mark = {"passed": "", "not_attempted": " -"}.get(info["status"], " x")
             cells.append(_fmt(info["score"]) + mark)
+        review = " !" if result["extra_data"].get("needs_review") else ""
         rows.append([result["extra_data"]["submission"], *cells,
-                     f"{_fmt(result['score'])}/{_fmt(result['max_score'])}"])
+                     f"{_fmt(result['score'])}/{_fmt(result['max_score'])}{review}"])
     widths = [max(len(str(r[i])) for r in rows) for i in range(len(header))]
     lines = ["  ".join(str(c).ljust(w) for c, w in zip(row, widths)).rstrip() for row in rows]
     lines.insert(1, "  ".join("-" * w for w in widths))
-    legend = Text(pt="(x: errou, -: não tentado)", en="(x: wrong, -: not attempted)").render(lang)
-    return "\n".join(lines + [legend])
+    legend = Text(pt="(x: errou, -: não tentado, !: precisa de revisão)",
+                  en="(x: wrong, -: not attempted, !: needs review)").render(lang)
+    reviews = [f"{result['extra_data']['submission']}: {flag['en' if lang == 'en' else 'pt']}"
+               for result in results for flag in review_flags(result)]
+    return "\n".join(lines + [legend] + ([f"{NEEDS_REVIEW.render(lang)}:"] + ["  " + r for r in reviews]
+                                          if reviews else []))

@@ -71,6 +71,9 @@ def test_bundle_holds_no_solution_and_no_hidden_test(bundles, assignment_id):
 SELF_CHECK = """
 import io, json, sys, contextlib
 from pathlib import Path
+# This checkout is installed in editable mode, whose import hook would quietly supply any
+# module the bundle lacks: drop it, as a student's machine has none.
+sys.meta_path[:] = [f for f in sys.meta_path if "editable" not in type(f).__module__ + repr(f)]
 import grader
 assert Path(grader.__file__).resolve().is_relative_to(Path.cwd().resolve()), grader.__file__
 notebook = json.loads(Path(sys.argv[1]).read_text(encoding="utf-8"))
@@ -82,6 +85,9 @@ for cell in notebook["cells"]:
             exec(source, namespace)
 from grader.kit.local import run_public_checks
 result = run_public_checks(sys.argv[2], namespace)
+outside = [name for name, module in sys.modules.items() if name.split(".")[0] == "grader"
+           and getattr(module, "__file__", None) and not Path(module.__file__).resolve().is_relative_to(Path.cwd().resolve())]
+assert not outside, outside
 print(result["score"], result["max_score"])
 """
 

@@ -2,11 +2,14 @@
 generate_assignment, submissions, `python -m grader autograde` (nbgrader autograde judged
 by the engine), nbgrader generate_feedback and export. The gradebook must hold exactly
 what `python -m grader grade` gives for the same files, attacks on the student's kernel
-must win nothing, and notebooks nbgrader cannot take (a duplicated grade cell, a schema
-version it does not know: nbgrader#1083) must be reported without stopping the batch."""
+must win nothing, and a notebook whose nbgrader metadata was damaged or tampered with (a
+duplicated or demoted or renamed check cell, another schema version, cells pasted into a
+new notebook, nbformat 4.0...) must still get exactly the engine's score, flagged for
+review with the reason, without touching the rest of the batch."""
 
 import copy
 import csv
+import html
 import json
 import os
 import shutil
@@ -75,43 +78,114 @@ def exported(course: Path) -> dict[str, float]:
         return {row["student_id"]: float(row["raw_score"]) for row in csv.DictReader(handle)}
 
 
+def with_cell(notebook: dict, grade_id: str, change) -> dict:
+    change(next(c for c in notebook["cells"] if nbgrader_meta(c).get("grade_id") == grade_id))
+    return notebook
+
+
+def without_cells(notebook: dict, *grade_ids: str) -> dict:
+    notebook["cells"] = [c for c in notebook["cells"] if nbgrader_meta(c).get("grade_id") not in grade_ids]
+    return notebook
+
+
+def pasted(notebook: dict, minor: int = 4) -> dict:
+    """Every cell copied into a fresh notebook: no nbgrader metadata, no cell ids."""
+    for cell in notebook["cells"]:
+        cell["metadata"] = {}
+        cell.pop("id", None)
+    notebook["nbformat_minor"] = minor
+    return notebook
+
+
+def nbformat_40(notebook: dict) -> dict:
+    for cell in notebook["cells"]:
+        cell.pop("id", None)
+    notebook["nbformat_minor"] = 0
+    return notebook
+
+
+def every_cell(notebook: dict, change) -> dict:
+    for cell in notebook["cells"]:
+        if nbgrader_meta(cell):
+            change(nbgrader_meta(cell))
+    return notebook
+
+
+# student -> the flag codes their notebook must get (none: an untouched notebook)
+FLAGS = {"alice": set(), "bob": set(), "carol": set(), "dave": set(), "frank": set(), "erin": {"deleted_test"},
+         "eve": {"duplicated"}, "gina": {"schema_version"}, "hugo": {"metadata_changed"}, "ivan": {"renamed"},
+         "jane": {"no_metadata", "old_format"}, "kim": {"metadata_changed", "locked_edited"},
+         "leo": {"deleted_answer"}, "mia": {"old_format"}, "nina": {"renamed_file"}, "rita": {"not_graded"}}
+EMPTY = "sam"  # submitted a folder without a notebook
+
+
 @pytest.fixture(scope="module")
 def course_run(root, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("nbgrader")
     course = make_course(root, tmp, A)
     mutant = next(v for v in load_variants(A) if v.name == "mutant_step_gt_zero")
-    deleted = typed_in_release(A)
-    deleted["cells"] = [c for c in deleted["cells"] if nbgrader_meta(c).get("grade_id") != "test_sigmoid"]
+    wrong = next(v for v in load_variants(A) if v.name == "mutant_mcp_gt")  # and each of these tampers too
+
+    def demote(cell):
+        cell["metadata"]["nbgrader"]["grade"] = False
+
+    def rename(cell):
+        cell["metadata"]["nbgrader"]["grade_id"] = "test_mcp"
+
+    def raise_points_and_replace(cell):
+        cell["metadata"]["nbgrader"]["points"] = 50
+        cell["source"] = "print(1.0)"
+
     duplicated = typed_in_release(A)
     cell = next(c for c in duplicated["cells"] if nbgrader_meta(c).get("grade_id") == "test_step")
     duplicated["cells"].append(dict(copy.deepcopy(cell), id="copia"))
-    bumped = typed_in_release(A)
-    next(c for c in bumped["cells"] if nbgrader_meta(c).get("grade_id") == "relu")["metadata"]["nbgrader"][
-        "schema_version"] = 4
     paths = {
         "alice": submit(course, "alice", A, typed_in_release(A)),
         "bob": submit(course, "bob", A, typed_in_release(A, mutant)),
         "carol": submit(course, "carol", A, json.loads((root / "exercises" / A / f"{A}.ipynb").read_text())),
         "dave": submit(course, "dave", A, typed_in_release(A, ATTACK)),
-        "erin": submit(course, "erin", A, deleted),
+        "erin": submit(course, "erin", A, without_cells(typed_in_release(A), "test_sigmoid")),
         "frank": submit(course, "frank", A, typed_in_release(A, NOISY)),
         "eve": submit(course, "eve", A, duplicated),
-        "gina": submit(course, "gina", A, bumped),
+        "gina": submit(course, "gina", A, every_cell(typed_in_release(A, wrong),
+                                                     lambda meta: meta.update(schema_version=4))),
+        "hugo": submit(course, "hugo", A, with_cell(typed_in_release(A, wrong), "test_mcp_neuron", demote)),
+        "ivan": submit(course, "ivan", A, with_cell(typed_in_release(A, wrong), "test_mcp_neuron", rename)),
+        "jane": submit(course, "jane", A, pasted(typed_in_release(A))),
+        "kim": submit(course, "kim", A, with_cell(typed_in_release(A, wrong), "test_mcp_neuron",
+                                                  raise_points_and_replace)),
+        "leo": submit(course, "leo", A, without_cells(typed_in_release(A), "sigmoid")),
+        "mia": submit(course, "mia", A, nbformat_40(typed_in_release(A, wrong))),
     }
-    log = run([sys.executable, "-m", "grader", "autograde", A, "--jobs", "2", "--quiet"], course)
+    renamed = course / "submitted" / "nina" / A / f"{A}-Copy1.ipynb"
+    submit(course, "nina", A, typed_in_release(A, wrong)).rename(renamed)
+    paths["nina"] = renamed
+    paths["rita"] = course / "submitted" / "rita" / A / f"{A}.ipynb"
+    paths["rita"].parent.mkdir(parents=True)
+    paths["rita"].write_text('{"cells": [', encoding="utf-8")  # cut off mid-upload
+    (course / "submitted" / EMPTY / A).mkdir(parents=True)
+    (course / "submitted" / EMPTY / A / "timestamp.txt").write_text("2026-12-01 10:00:00", encoding="utf-8")
+    done = subprocess.run([sys.executable, "-m", "grader", "autograde", A, "--jobs", "2", "--quiet"],
+                          cwd=course, env=ENV, capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
     run([sys.executable, "-m", "nbgrader", "generate_feedback", A, "--force"], course)
     run([sys.executable, "-m", "nbgrader", "export"], course)
     cli = grade_batch(list(paths.values()), A, tmp / "cli", GradeOptions(), jobs=2)
-    return course, log, exported(course), {s: r for s, r in zip(paths, cli)}
+    return course, done.stdout + done.stderr, exported(course), {s: r for s, r in zip(paths, cli)}
 
 
 def test_gradebook_equals_the_engine(course_run):
     _, _, grades, cli = course_run
-    for student in ("alice", "bob", "carol", "dave", "erin", "frank"):
+    assert set(grades) == set(FLAGS) | {EMPTY}  # nobody left out
+    for student in FLAGS:
         assert grades[student] == cli[student]["score"], student
-    assert grades["alice"] == grades["frank"] == load_assignment(A).max_score
+    assert grades[EMPTY] == grades["rita"] == 0
+    assert grades["alice"] == grades["frank"] == grades["jane"] == load_assignment(A).max_score
     assert grades["carol"] == 0
     assert grades["bob"] == grades["alice"] - load_assignment(A).exercise("step").points
+    for student in ("gina", "hugo", "ivan", "kim", "mia", "nina"):  # a wrong mcp_neuron, whatever the tampering
+        assert grades[student] == grades["alice"] - load_assignment(A).exercise("mcp_neuron").points, student
+    assert grades["leo"] == grades["alice"] - load_assignment(A).exercise("sigmoid").points
 
 
 def test_attacks_on_the_kernel_win_nothing(course_run):
@@ -120,20 +194,96 @@ def test_attacks_on_the_kernel_win_nothing(course_run):
     assert grades["dave"] == grades["alice"] - load_assignment(A).exercise("mcp_neuron").points
 
 
+def test_damaged_notebooks_are_flagged_with_the_reason_everywhere(course_run):
+    course, log, _, _ = course_run
+    with open(course / "reports" / A / "autograde.csv", newline="", encoding="utf-8") as handle:
+        report = {row["student"]: row for row in csv.DictReader(handle)}
+    assert set(report) == set(FLAGS) | {EMPTY}
+    assert report[EMPTY]["needs_review"] == "yes" and "No `01_neurons.ipynb` notebook" in report[EMPTY]["reasons_en"]
+    for student, codes in FLAGS.items():
+        result = json.loads((course / "reports" / A / "results" / student / f"{A}.json").read_text(encoding="utf-8"))
+        assert {f["code"] for f in result["extra_data"]["flags"]} == codes, student
+        review = codes - {"old_format"}  # an older nbformat is a note, not a reason to review
+        assert report[student]["needs_review"] == ("yes" if review else "no"), student
+        assert report[student]["gradebook"] == ("rebuilt" if review else "nbgrader"), student
+        for flag in result["extra_data"]["flags"]:
+            assert flag["en"] in report[student]["reasons_en"] and flag["pt"] in report[student]["reasons_pt"]
+            assert (f"PRECISA DE REVISÃO: {student}: {flag['pt']}" in log) == (flag["code"] in review)
+            feedback = (course / "feedback" / student / A / f"{A}.html").read_text(encoding="utf-8")
+            assert html.escape(flag["pt"]) in feedback, student
+    assert "A célula `test_mcp_neuron` teve `grade` trocado de true para false." in log
+    assert "The cell `test_mcp_neuron` had its grade_id renamed to `test_mcp`." in report["ivan"]["reasons_en"]
+
+
+def test_no_traceback_or_warning_reaches_the_terminal(course_run):
+    course, log, _, _ = course_run
+    assert "Traceback" not in log and 'File "' not in log and "Warning" not in log
+    assert f"{course / 'reports' / A / 'autograde.log'}" in log
+    assert "nbgrader autograde" in (course / "reports" / A / "autograde.log").read_text(encoding="utf-8")
+
+
+def test_a_tampered_check_cell_never_scores_more_than_the_engine(course_run):
+    course, _, _, cli = course_run
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}", "pytorch-pt") as gradebook:
+        for student in ("hugo", "ivan", "kim"):
+            grades = {g.name: g for g in gradebook.find_submission_notebook(A, A, student).grades}
+            assert grades["test_mcp_neuron"].max_score == load_assignment(A).exercise("mcp_neuron").points
+            assert grades["test_mcp_neuron"].score == 0 == cli[student]["extra_data"]["exercises"]["mcp_neuron"]["score"]
+            assert not any(g.needs_manual_grade for g in grades.values())
+
+
+FLAKY_NBGRADER = """
+import sys
+from pathlib import Path
+
+from grader.nbgrader_bridge import _nbgrader_autograde, autograde
+
+calls = {}
+
+
+def flaky(api, assignment, student):
+    calls[student] = calls.get(student, 0) + 1
+    if (student == "olga" and calls[student] == 1) or student == "paul":
+        return {"success": False, "error": "Traceback (most recent call last):\\n  nbgrader exploded", "log": "boom"}
+    return _nbgrader_autograde(api, assignment, student)
+
+
+print(autograde(Path("."), sys.argv[1], jobs=1, nbgrader_step=flaky).summary("en"))
+"""
+
+
+def test_when_nbgrader_refuses_the_notebook_is_rebuilt_and_then_written_directly(root, tmp_path):
+    """nbgrader fails once for olga (retried on the rebuilt notebook) and always for paul
+    (the engine's scores go into gradebook.db through nbgrader's API): both are in the
+    export with the engine's score, paul gets feedback, quinn is untouched."""
+    course = make_course(root, tmp_path, A)
+    mutant = next(v for v in load_variants(A) if v.name == "mutant_step_gt_zero")
+    paths = {"olga": submit(course, "olga", A, typed_in_release(A)),
+             "paul": submit(course, "paul", A, typed_in_release(A, mutant)),
+             "quinn": submit(course, "quinn", A, typed_in_release(A, mutant))}
+    summary = run([sys.executable, "-c", FLAKY_NBGRADER, A], course)
+    run([sys.executable, "-m", "nbgrader", "generate_feedback", A, "--force"], course)
+    run([sys.executable, "-m", "nbgrader", "export"], course)
+    cli = dict(zip(paths, grade_batch(list(paths.values()), A, tmp_path / "cli", GradeOptions(), jobs=1)))
+    assert exported(course) == {s: cli[s]["score"] for s in paths}
+    with open(course / "reports" / A / "autograde.csv", newline="", encoding="utf-8") as handle:
+        routes = {row["student"]: row["gradebook"] for row in csv.DictReader(handle)}
+    assert routes == {"olga": "rebuilt", "paul": "direct", "quinn": "nbgrader"}
+    assert "nbgrader exploded" not in summary and "nbgrader exploded" in (
+        course / "reports" / A / "autograde.log").read_text(encoding="utf-8")
+    assert "3 student(s) in the 01_neurons gradebook" in summary
+    feedback = (course / "feedback" / "paul" / A / f"{A}.html").read_text(encoding="utf-8")
+    assert "step: 0 / 1" in feedback
+
+
 def test_a_deleted_check_cell_scores_zero_with_a_message(course_run):
     course, _, grades, cli = course_run
     assert cli["erin"]["extra_data"]["exercises"]["sigmoid"]["score"] == 0
     assert grades["erin"] == grades["alice"] - load_assignment(A).exercise("sigmoid").points
     feedback = (course / "feedback" / "erin" / A / f"{A}.html").read_text(encoding="utf-8")
     assert "test_sigmoid" in feedback and "apagada" in feedback
-
-
-def test_a_notebook_nbgrader_cannot_take_is_reported_and_the_batch_goes_on(course_run):
-    _, log, grades, _ = course_run
-    assert "NOT autograded: eve" in log and "duplicated grade cell 'test_step'" in log
-    assert "NOT autograded: gina" in log and "schema_version 4" in log
-    assert all(grades.get(student, 0) == 0 for student in ("eve", "gina"))
-    assert len([s for s in grades if s not in ("eve", "gina")]) == 6
 
 
 def test_feedback_shows_the_engine_and_hides_the_hidden_tests(course_run, root):
