@@ -19,11 +19,27 @@ from pathlib import Path
 
 from grader.course import course_root
 
-# The kit's import closure (grader.kit -> grader.kit.local -> grading, plugin, results, ...).
-KIT_MODULES = ("__init__.py", "i18n.py", "checks.py", "course.py", "diagnosis.py", "grading.py", "integrity.py",
-               "notebook.py", "plugin.py", "redaction.py", "results.py")
+# The kit's import closure (grader.kit -> grader.kit.local -> plugin, results, ...): not the batch
+# orchestrator (grading.py), the reader of submissions or the redaction of feedback.
+KIT_MODULES = (
+    "__init__.py",
+    "i18n.py",
+    "checks.py",
+    "course.py",
+    "diagnosis.py",
+    "integrity.py",
+    "plugin.py",
+    "results.py",
+)
 KIT_PACKAGES = ("engine", "kit")
 HIDDEN_FILES = ("test_hidden.py", "variants.py")  # in an assignment's package: never released
+
+
+def is_hidden(name: str) -> bool:
+    """A file of an assignment's package that never reaches students: the hidden graders,
+    the variants, and the graders' own helpers (`hidden_*.py`)."""
+    return name in HIDDEN_FILES or name.startswith("hidden_")
+
 
 README = """# {assignment}
 
@@ -62,7 +78,7 @@ def build_bundle(assignment_id: str, out: Path, root: Path | None = None) -> Pat
     graders = package / "assignments" / f"a{assignment_id}"
     (dest / "grader" / "assignments" / graders.name).mkdir()
     for path in sorted(graders.glob("*.py")):
-        if path.name not in HIDDEN_FILES:
+        if not is_hidden(path.name):
             shutil.copy(path, dest / "grader" / "assignments" / graders.name / path.name)
     (dest / "LEIA-ME.md").write_text(README.format(assignment=assignment_id), encoding="utf-8")
     return dest

@@ -13,24 +13,16 @@ import numpy as np
 import torch
 
 from grader.engine.protocol import Handle, Opaque, tensor_meta
-from grader.i18n import Text
+from grader.i18n import LocalizedError, Text
 
 
-class Mistake(AssertionError):
+class Mistake(LocalizedError, AssertionError):
     """A failed check: `text` is the feedback, `key` names a known mistake (for tests and
     statistics), and `fields` fill the text's placeholders."""
 
     def __init__(self, text: Text, key: str | None = None, **fields: Any) -> None:
-        english = {k: v.en if isinstance(v, Text) else v for k, v in fields.items()}
-        super().__init__(text.en.format(**english) if fields else text.en)
-        self.text = text
         self.key = key
-        self.fields = fields
-
-    def render(self, lang: str = "pt") -> str:
-        # A field may itself be a Text (a detail written in both languages).
-        fields = {k: v.render(lang) if isinstance(v, Text) else v for k, v in self.fields.items()}
-        return self.text.render(lang, **fields)
+        super().__init__(text, **fields)
 
 
 def expect(condition: bool, text: Text, key: str | None = None, **fields: Any) -> None:
@@ -79,9 +71,8 @@ WRONG_DEVICE = Text(
 )
 NO_DATA = Text(
     pt="{what}: o tensor está no dispositivo `meta` (só forma e dtype, sem valores); devolva-o no dispositivo "
-       "da entrada.",
-    en="{what}: the tensor is on the `meta` device (a shape and a dtype, no values); return it on the input's "
-       "device.",
+    "da entrada.",
+    en="{what}: the tensor is on the `meta` device (a shape and a dtype, no values); return it on the input's device.",
 )
 NOT_A_TENSOR_SUBCLASS = Text(
     pt="{what}: devolva um `torch.Tensor` comum, não uma subclasse.",
@@ -146,8 +137,13 @@ def shape(value: torch.Tensor, expected: tuple, what: str) -> None:
 
 def same_dtype(value: torch.Tensor, expected: torch.dtype, what: str) -> None:
     if value.dtype != expected:
-        raise Mistake(WRONG_DTYPE, "wrong_dtype", what=what, expected=str(expected).removeprefix("torch."),
-                      actual=str(value.dtype).removeprefix("torch."))
+        raise Mistake(
+            WRONG_DTYPE,
+            "wrong_dtype",
+            what=what,
+            expected=str(expected).removeprefix("torch."),
+            actual=str(value.dtype).removeprefix("torch."),
+        )
 
 
 def on_device(value: torch.Tensor, device: str, what: str) -> None:
@@ -168,8 +164,16 @@ RTOL = {torch.float64: 1e-7, torch.float32: 1e-4, torch.float16: 1e-2, torch.bfl
 ATOL = {torch.float64: 1e-9, torch.float32: 1e-5, torch.float16: 1e-3, torch.bfloat16: 1e-2}
 
 
-def close(actual: torch.Tensor, expected: torch.Tensor, what: str, *, rtol: float | None = None,
-          atol: float | None = None, hint: Text | None = None, key: str | None = None) -> None:
+def close(
+    actual: torch.Tensor,
+    expected: torch.Tensor,
+    what: str,
+    *,
+    rtol: float | None = None,
+    atol: float | None = None,
+    hint: Text | None = None,
+    key: str | None = None,
+) -> None:
     """Shape, finiteness, then values (in float64), with tolerances by dtype unless given.
     A `hint` replaces the generic feedback; `key` names it (required with a hint)."""
     if hint is not None and key is None:
@@ -189,25 +193,31 @@ def close(actual: torch.Tensor, expected: torch.Tensor, what: str, *, rtol: floa
 
 # ----------------------------------------------------------------------- trained models
 
-NOT_A_MODEL = Text(pt="`{name}` deve devolver o modelo treinado (um `nn.Module`), mas devolveu `{type}`.",
-                   en="`{name}` must return the trained model (an `nn.Module`), but it returned `{type}`.")
-LOGITS_SHAPE = Text(pt="{what} deveria ter forma {expected} (um logit por classe), mas tem {actual}.",
-                    en="{what} should have shape {expected} (one logit per class), but has {actual}.")
-DIVERGED = Text(pt="O modelo devolve NaN ou infinito: o treino divergiu. Reduza a taxa de aprendizado.",
-                en="The model returns NaN or infinity: training diverged. Lower the learning rate.")
+NOT_A_MODEL = Text(
+    pt="`{name}` deve devolver o modelo treinado (um `nn.Module`), mas devolveu `{type}`.",
+    en="`{name}` must return the trained model (an `nn.Module`), but it returned `{type}`.",
+)
+LOGITS_SHAPE = Text(
+    pt="{what} deveria ter forma {expected} (um logit por classe), mas tem {actual}.",
+    en="{what} should have shape {expected} (one logit per class), but has {actual}.",
+)
+DIVERGED = Text(
+    pt="O modelo devolve NaN ou infinito: o treino divergiu. Reduza a taxa de aprendizado.",
+    en="The model returns NaN or infinity: training diverged. Lower the learning rate.",
+)
 DOUBLE_SOFTMAX = Text(
     pt="{what} devolve probabilidades, não logits: cada linha é não negativa e soma 1, sinal de uma softmax "
-       "(`nn.Softmax`, `F.softmax`) no fim da rede. A `nn.CrossEntropyLoss` já aplica a log-softmax por conta "
-       "própria; com outra softmax antes, ela é aplicada duas vezes, achata os gradientes (o treino fica lento e a "
-       "perda não desce de um piso, ≈ 0,55 com 3 classes, nem com tudo certo) e a saída deixa de ser o que o "
-       "contrato pede. Tire a softmax do `forward` e devolva os escores brutos da última camada; aplique "
-       "`torch.softmax(logits, dim=1)` só na hora de ler probabilidades.",
+    "(`nn.Softmax`, `F.softmax`) no fim da rede. A `nn.CrossEntropyLoss` já aplica a log-softmax por conta "
+    "própria; com outra softmax antes, ela é aplicada duas vezes, achata os gradientes (o treino fica lento e a "
+    "perda não desce de um piso, ≈ 0,55 com 3 classes, nem com tudo certo) e a saída deixa de ser o que o "
+    "contrato pede. Tire a softmax do `forward` e devolva os escores brutos da última camada; aplique "
+    "`torch.softmax(logits, dim=1)` só na hora de ler probabilidades.",
     en="{what} returns probabilities, not logits: every row is non-negative and sums to 1, the mark of a softmax "
-       "(`nn.Softmax`, `F.softmax`) at the end of the network. `nn.CrossEntropyLoss` applies log-softmax itself; "
-       "with another softmax before it, softmax is applied twice, the gradients are squashed (training slows and "
-       "the loss cannot go below a floor, ≈ 0.55 with 3 classes, even with everything right) and the output is no "
-       "longer what the contract asks for. Take the softmax out of `forward` and return the last layer's raw "
-       "scores; apply `torch.softmax(logits, dim=1)` only when you want to read probabilities.",
+    "(`nn.Softmax`, `F.softmax`) at the end of the network. `nn.CrossEntropyLoss` applies log-softmax itself; "
+    "with another softmax before it, softmax is applied twice, the gradients are squashed (training slows and "
+    "the loss cannot go below a floor, ≈ 0.55 with 3 classes, even with everything right) and the output is no "
+    "longer what the contract asks for. Take the softmax out of `forward` and return the last layer's raw "
+    "scores; apply `torch.softmax(logits, dim=1)` only when you want to read probabilities.",
 )
 
 
@@ -240,15 +250,15 @@ def logits_not_probabilities(out: torch.Tensor, what: str) -> None:
 
 TRAINED_ON_TEST = Text(
     pt="O modelo aprendeu com as imagens de teste: nelas ele acerta rótulos que só quem treinou com o teste "
-       "poderia conhecer. O teste existe para medir o modelo em imagens que ele nunca viu; treinar com ele (juntar "
-       "treino e teste, usar `load_digits()` inteiro, somar as imagens de teste às de treino) faz a acurácia "
-       "prometer o que o modelo não entrega. Treine só com a parte de treino; para acompanhar o treino, separe uma "
-       "validação de dentro dela.",
+    "poderia conhecer. O teste existe para medir o modelo em imagens que ele nunca viu; treinar com ele (juntar "
+    "treino e teste, usar `load_digits()` inteiro, somar as imagens de teste às de treino) faz a acurácia "
+    "prometer o que o modelo não entrega. Treine só com a parte de treino; para acompanhar o treino, separe uma "
+    "validação de dentro dela.",
     en="The model learned from the test images: on them it gives labels only a model trained on the test set could "
-       "know. The test set exists to measure the model on images it has never seen; training on it (joining train "
-       "and test, using all of `load_digits()`, adding the test images to the training ones) makes the accuracy "
-       "promise what the model does not deliver. Train on the training part only; to follow training, carve a "
-       "validation set out of it.",
+    "know. The test set exists to measure the model on images it has never seen; training on it (joining train "
+    "and test, using all of `load_digits()`, adding the test images to the training ones) makes the accuracy "
+    "promise what the model does not deliver. Train on the training part only; to follow training, carve a "
+    "validation set out of it.",
 )
 BLIND_SEED = 4242  # fixed: a grade never depends on the run
 BLIND = """
@@ -302,8 +312,15 @@ def not_trained_on_test(predictions: torch.Tensor, y: torch.Tensor, wrong_labels
         raise Mistake(TRAINED_ON_TEST, "trained_on_test")
 
 
-def classifier_accuracy(student, model: Handle, X: torch.Tensor, y: torch.Tensor, device: str, what: str,
-                        wrong_labels: torch.Tensor | None = None) -> float:
+def classifier_accuracy(
+    student,
+    model: Handle,
+    X: torch.Tensor,
+    y: torch.Tensor,
+    device: str,
+    what: str,
+    wrong_labels: torch.Tensor | None = None,
+) -> float:
     """The grader runs the student's model itself, in eval mode: the fraction of X whose
     arg-max logit is y. Outputs that are probabilities instead of logits fail first, whatever
     the accuracy (a network ending in a softmax can still reach the threshold); so does a model
@@ -312,8 +329,9 @@ def classifier_accuracy(student, model: Handle, X: torch.Tensor, y: torch.Tensor
     student.call_handle(model, ["eval"], name=f"{what}.eval()")
     logits = tensor_on(student.call_handle(model, [], X, device=device, name=f"{what}(X)"), f"{what}(X)", device)
     if tuple(logits.shape) != (len(X), classes):
-        raise Mistake(LOGITS_SHAPE, "logits_shape", what=f"{what}(X)", expected=(len(X), classes),
-                      actual=tuple(logits.shape))
+        raise Mistake(
+            LOGITS_SHAPE, "logits_shape", what=f"{what}(X)", expected=(len(X), classes), actual=tuple(logits.shape)
+        )
     finite(logits, f"{what}(X)", DIVERGED, "diverged")
     logits_not_probabilities(logits, f"{what}(X)")
     predictions = logits.argmax(dim=1)

@@ -31,36 +31,45 @@ def _progress_printer(stream=sys.stderr):
 def _limits(args):
     from grader.engine.session import Limits
 
-    return Limits(call_seconds=args.call_timeout, cell_seconds=args.cell_timeout,
-                  submission_seconds=args.submission_timeout)
+    return Limits(
+        call_seconds=args.call_timeout, cell_seconds=args.cell_timeout, submission_seconds=args.submission_timeout
+    )
 
 
 def cmd_grade(args) -> int:
+    from grader.course import load_assignment
     from grader.grading import GradeOptions, expand_submissions, grade_batch
     from grader.results import summary_table, write_gradebook
-    from grader.course import load_assignment
 
     paths = expand_submissions([Path(p) for p in args.submissions])
     if not paths:
         print(Text(pt="nenhuma entrega encontrada", en="no submissions found").render(args.lang), file=sys.stderr)
         return 2
-    options = GradeOptions(lang=args.lang, limits=_limits(args),
-                           devices=tuple(args.devices.split(",")) if args.devices else None)
+    options = GradeOptions(
+        lang=args.lang,
+        limits=_limits(args),
+        devices=tuple(args.devices.split(",")) if args.devices else None,
+        course_root=Path(args.course).resolve() if args.course else None,
+        gpu_share=args.gpu_share,
+    )
     out = Path(args.out)
     progress = _progress_printer() if not args.quiet else None
-    results = grade_batch(paths, args.assignment, out, options, jobs=args.jobs, resume=args.resume,
-                          progress=progress)
-    assignment = load_assignment(args.assignment)
+    results = grade_batch(paths, args.assignment, out, options, jobs=args.jobs, resume=args.resume, progress=progress)
+    assignment = load_assignment(args.assignment, options.course_root)
     write_gradebook(out / "gradebook.csv", assignment, results)
     print(summary_table(assignment, results, args.lang))
-    print(Text(pt="Resultados em {out}/ (gradebook.csv)", en="Results in {out}/ (gradebook.csv)").render(args.lang, out=out))
+    print(
+        Text(pt="Resultados em {out}/ (gradebook.csv)", en="Results in {out}/ (gradebook.csv)").render(
+            args.lang, out=out
+        )
+    )
     return 0
 
 
 def cmd_check(args) -> int:
     """Public checks only, on one notebook: what a student runs locally."""
-    from grader.grading import GradeOptions, grade_submission
     from grader.course import load_assignment
+    from grader.grading import GradeOptions, grade_submission
     from grader.notebook import SubmissionError, read_submission
 
     path = Path(args.notebook)
@@ -74,8 +83,9 @@ def cmd_check(args) -> int:
     if not assignment_id:
         print(Text(pt="informe --assignment", en="pass --assignment").render(args.lang), file=sys.stderr)
         return 2
-    result = grade_submission(path, load_assignment(assignment_id),
-                              GradeOptions(lang=args.lang, limits=_limits(args), public_only=True))
+    result = grade_submission(
+        path, load_assignment(assignment_id), GradeOptions(lang=args.lang, limits=_limits(args), public_only=True)
+    )
     from grader.kit.report import format_exercises
 
     print(format_exercises(result, args.lang))
@@ -104,10 +114,12 @@ def cmd_release(args) -> int:
 
 
 def cmd_autograde(args) -> int:
+    from grader.grading import GradeOptions
     from grader.nbgrader_bridge import autograde
 
     progress = _progress_printer() if not args.quiet else None
-    report = autograde(Path(args.course), args.assignment, jobs=args.jobs, lang=args.lang, progress=progress)
+    options = GradeOptions(lang=args.lang, limits=_limits(args))
+    report = autograde(Path(args.course), args.assignment, options, jobs=args.jobs, progress=progress)
     print(report.summary(args.lang))
     return 1 if report.problems else 0
 
@@ -119,7 +131,9 @@ def cmd_demo(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="grader", description="Corretor automático do curso de PyTorch / PyTorch course auto-grader.")
+    parser = argparse.ArgumentParser(
+        prog="grader", description="Corretor automático do curso de PyTorch / PyTorch course auto-grader."
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     def common(p):
@@ -134,7 +148,13 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument("--out", required=True)
     grade.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="grading processes (default: cores)")
     grade.add_argument("--devices", help="comma-separated devices to grade on (default: cpu, and cuda if present)")
-    grade.add_argument("--resume", action="store_true", help="skip submissions whose result already exists")
+    grade.add_argument(
+        "--resume", action="store_true", help="skip submissions already graded (a grader failure is graded again)"
+    )
+    grade.add_argument("--course", help="the course folder whose source/ defines the assignment (default: this one)")
+    grade.add_argument(
+        "--gpu-share", type=float, default=0.9, help="share of each GPU for all student processes together"
+    )
     grade.add_argument("--quiet", action="store_true", help="no progress bar")
     common(grade)
     grade.set_defaults(func=cmd_grade)
@@ -154,13 +174,14 @@ def build_parser() -> argparse.ArgumentParser:
     release.add_argument("--out", default="dist")
     release.set_defaults(func=cmd_release)
 
-    autograde = sub.add_parser("autograde", help="nbgrader autograde, judged by the isolated engine "
-                                                 "(run in the nbgrader course root)")
+    autograde = sub.add_parser(
+        "autograde", help="nbgrader autograde, judged by the isolated engine (run in the nbgrader course root)"
+    )
     autograde.add_argument("assignment")
     autograde.add_argument("--course", default=".", help="the nbgrader course root (default: .)")
     autograde.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
-    autograde.add_argument("--lang", choices=LANGUAGES, default="pt")
     autograde.add_argument("--quiet", action="store_true", help="no progress bar")
+    common(autograde)
     autograde.set_defaults(func=cmd_autograde)
 
     demo = sub.add_parser("demo", help="grade bundled example submissions and print the gradebook")

@@ -34,6 +34,22 @@ def course_root() -> Path:
     raise RuntimeError(f"course root not found: set {ROOT_ENV} to the folder that holds source/")
 
 
+def read_notebook(path: Path) -> dict:
+    """A notebook the course wrote (source, release, solutions), read and validated with
+    nbformat: the one reader for trusted notebooks. Submissions, which may be anything, go
+    through the lenient `grader.notebook.read_submission` instead."""
+    import nbformat
+
+    return nbformat.read(path, as_version=4)
+
+
+def write_notebook(notebook: dict) -> str:
+    """A notebook's text as nbformat writes it (the generated `solutions/`)."""
+    import nbformat
+
+    return nbformat.writes(nbformat.from_dict(notebook)) + "\n"
+
+
 def cell_source(cell: dict) -> str:
     source = cell.get("source", "")
     return "".join(source) if isinstance(source, list) else source
@@ -72,6 +88,11 @@ class Assignment:
     exercises: list[Exercise]
     setup: str  # the locked setup cell (imports)
     notebook: dict = field(repr=False, default_factory=dict)
+
+    @property
+    def root(self) -> Path:
+        """The course folder (the one holding `source/`)."""
+        return self.path.parent.parent.parent
 
     @property
     def order(self) -> list[str]:
@@ -113,7 +134,8 @@ class Assignment:
 
     def setup_without_kit(self) -> str:
         """The setup cell minus the self-check import (the grading process needs none)."""
-        return "\n".join(l for l in self.setup.split("\n") if not l.strip().startswith("from grader.kit import"))
+        lines = self.setup.split("\n")
+        return "\n".join(line for line in lines if not line.strip().startswith("from grader.kit import"))
 
 
 def _definition(source: str, name: str) -> tuple[str, str]:
@@ -132,13 +154,13 @@ def _definition(source: str, name: str) -> tuple[str, str]:
 
 
 def parse_assignment(assignment_id: str, path: Path) -> Assignment:
-    notebook = json.loads(path.read_text(encoding="utf-8"))
+    notebook = read_notebook(path)
     cells = notebook["cells"]
     points = {}
     for cell in cells:
         meta = nbgrader_meta(cell)
         if meta.get("grade") and str(meta.get("grade_id", "")).startswith("test_"):
-            points[meta["grade_id"][len("test_"):]] = float(meta.get("points", 0))
+            points[meta["grade_id"][len("test_") :]] = float(meta.get("points", 0))
     exercises, setup = [], ""
     for cell in cells:
         meta = nbgrader_meta(cell)
@@ -159,9 +181,14 @@ def source_notebook(assignment_id: str, root: Path | None = None) -> Path:
     return (root or course_root()) / "source" / assignment_id / f"{assignment_id}.ipynb"
 
 
-@functools.lru_cache(maxsize=None)
-def load_assignment(assignment_id: str) -> Assignment:
-    path = source_notebook(assignment_id)
+def load_assignment(assignment_id: str, root: Path | None = None) -> Assignment:
+    """The assignment as `source/` in the course at `root` (default: `course_root()`) defines it."""
+    return _load_assignment(assignment_id, (root or course_root()).resolve())
+
+
+@functools.cache
+def _load_assignment(assignment_id: str, root: Path) -> Assignment:
+    path = source_notebook(assignment_id, root)
     if not path.exists():
         raise KeyError(f"unknown assignment {assignment_id!r} (no {path})")
     return parse_assignment(assignment_id, path)

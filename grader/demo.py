@@ -12,10 +12,9 @@ import json
 import shutil
 from pathlib import Path
 
-from grader.course import assignment_ids, course_root
+from grader.course import assignment_ids, course_root, load_assignment
 from grader.grading import GradeOptions, grade_batch
 from grader.results import summary_table, write_gradebook
-from grader.course import load_assignment
 from grader.variants import Variant, load_variants, write_submissions
 
 
@@ -29,7 +28,7 @@ def build_examples(assignment_id: str, folder: Path) -> list[Path]:
     shutil.copy(released, blank)
     broken = folder / "corrompido.ipynb"
     broken.write_text(json.dumps(json.loads(released.read_text(encoding="utf-8")))[:5000], encoding="utf-8")
-    return paths + [blank, broken]
+    return [*paths, blank, broken]
 
 
 def run_demo(out: Path, lang: str = "pt", jobs: int = 2) -> int:

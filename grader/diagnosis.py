@@ -79,8 +79,7 @@ _RULES: list[tuple[tuple[str, ...], tuple[str, ...], Diagnosis]] = [
             Text(
                 pt="A `CrossEntropyLoss` espera rótulos inteiros int64 com os índices das classes (0..C−1): "
                 "converta com `y.long()`.",
-                en="`CrossEntropyLoss` expects int64 labels holding class indices (0..C−1): convert with "
-                "`y.long()`.",
+                en="`CrossEntropyLoss` expects int64 labels holding class indices (0..C−1): convert with `y.long()`.",
             ),
         ),
     ),
@@ -359,3 +358,10 @@ def diagnose(error: dict) -> Diagnosis | None:
         if kind in types and any(f in message for f in fragments):
             return diagnosis
     return None
+
+
+def diagnosis_of(failure: BaseException) -> Diagnosis | None:
+    """The hint for a failure of student code, where it carries an exception the rules know
+    (the engine reports the exception; naming the mistake is the graders' side's job)."""
+    error = getattr(failure, "error", None)
+    return diagnose(error) if isinstance(error, dict) and error else None

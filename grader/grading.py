@@ -11,22 +11,19 @@ from __future__ import annotations
 
 import concurrent.futures as futures
 import multiprocessing
-import os
 import sys
 import time
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Callable
-
-import pytest
 
 from grader.course import Assignment, load_assignment, module_name
-from grader.engine.sandbox import HIDE_ENV
+from grader.engine.launcher import LaunchSettings
 from grader.engine.session import Limits, StudentSession
 from grader.i18n import Text
 from grader.integrity import missing_check_cells, notebook_flags
 from grader.notebook import SUBMISSION_SUFFIXES, SubmissionError, read_submission
-from grader.plugin import GradingPlugin
+from grader.plugin import GradingPlugin, available_devices, run_pytest
 from grader.redaction import public_text, redact_results, secret_lines
 from grader.results import build_results, cell_notes, write_json_atomic
 
@@ -36,14 +33,6 @@ def isolation() -> str:
     from grader.engine.launcher import default_launcher
 
     return default_launcher().isolation
-_PYTEST_ARGS = ["-p", "no:cacheprovider", "-p", "no:terminal", "-p", "no:stepwise", "--assert=plain",
-                "--import-mode=importlib", "-o", "python_files=test_*.py"]
-
-
-def available_devices() -> tuple[str, ...]:
-    import torch
-
-    return ("cpu", "cuda") if torch.cuda.is_available() else ("cpu",)
 
 
 def grader_files(assignment_id: str, public_only: bool = False) -> list[str]:
@@ -56,20 +45,22 @@ def grader_files(assignment_id: str, public_only: bool = False) -> list[str]:
     return [str(folder / n) for n in names if (folder / n).exists()]
 
 
-def run_pytest(plugin: GradingPlugin, files: list[str]) -> int:
-    folder = str(Path(files[0]).parent)
-    code = pytest.main([*_PYTEST_ARGS, "--rootdir", folder, "-c", os.devnull, *files], plugins=[plugin])
-    if code in (pytest.ExitCode.INTERNAL_ERROR, pytest.ExitCode.USAGE_ERROR, pytest.ExitCode.NO_TESTS_COLLECTED):
-        raise RuntimeError(f"pytest could not run the graders ({code!r}): {plugin.collection_errors}")
-    return code
-
-
-@dataclass
+@dataclass(frozen=True)
 class GradeOptions:
+    """Everything a grading run is told, carried from the CLI to the launcher as one object."""
+
     lang: str = "pt"
     limits: Limits = field(default_factory=Limits)
-    devices: tuple[str, ...] | None = None
+    devices: tuple[str, ...] | None = None  # None: cpu, and cuda where there is one
     public_only: bool = False
+    course_root: Path | None = None  # the course whose source/ defines the assignment; None: course_root()
+    hidden: tuple[str, ...] = ()  # folders student code must not see (grade_batch adds its submissions and results)
+    gpu_share: float = 0.9  # of each GPU, for all the student processes running at once together
+    processes: int = 1  # student processes running at once (grade_batch sets its jobs)
+
+    @property
+    def launch(self) -> LaunchSettings:
+        return LaunchSettings(hidden=self.hidden, gpu_memory_fraction=self.gpu_share / max(self.processes, 1))
 
 
 def grade_submission(path: Path, assignment: Assignment, options: GradeOptions, name: str | None = None) -> dict:
@@ -78,17 +69,24 @@ def grade_submission(path: Path, assignment: Assignment, options: GradeOptions, 
     name = name or path.stem
     try:
         submission = read_submission(path)
-    except SubmissionError as exc:
-        return build_results(assignment, [], submission=name, lang=options.lang, notes=[], isolation=isolation(),
-                             elapsed=time.monotonic() - started, failure_message=exc.render(options.lang))
-    except OSError as exc:
-        return build_results(assignment, [], submission=name, lang=options.lang, notes=[], isolation=isolation(),
-                             elapsed=time.monotonic() - started, failure_message=f"{type(exc).__name__}: {exc}")
-    session = StudentSession(submission.cells, order=assignment.order,
-                             references=assignment.function_references(), limits=options.limits)
-    plugin = GradingPlugin(session.start, assignment.order, lang=options.lang,
-                           devices=options.devices or available_devices(),
-                           reference_factory=assignment.reference_namespace)
+    except SubmissionError as exc:  # the file itself: the student's to fix
+        return not_graded(assignment, name, options, exc.render(options.lang), elapsed=time.monotonic() - started)
+    except OSError as exc:  # the file system's: graded again by --resume
+        return not_graded(assignment, name, options, f"{type(exc).__name__}: {exc}", grader_error=True)
+    session = StudentSession(
+        submission.cells,
+        order=assignment.order,
+        references=assignment.function_references(),
+        limits=options.limits,
+        settings=options.launch,
+    )
+    plugin = GradingPlugin(
+        session.start,
+        assignment.order,
+        lang=options.lang,
+        devices=options.devices or available_devices(),
+        reference_factory=assignment.reference_namespace,
+    )
     try:
         run_pytest(plugin, grader_files(assignment.id, options.public_only))
     finally:
@@ -97,11 +95,22 @@ def grade_submission(path: Path, assignment: Assignment, options: GradeOptions, 
         raise RuntimeError("grader modules failed to load:\n" + "\n".join(plugin.collection_errors))
     flags = notebook_flags(submission.notebook, assignment.release_shape) if submission.notebook else []
     notes = [w.render(options.lang) for w in submission.warnings] + cell_notes(session.cell_results, options.lang)
-    results = build_results(assignment, plugin.records, submission=name, lang=options.lang, notes=notes,
-                            isolation=isolation(), elapsed=time.monotonic() - started,
-                            removed_test_cells=removed_test_cells(submission, assignment), flags=flags)
-    secret = secret_lines((e.reference for e in assignment.exercises), "\n".join(submission.cells),
-                          public=public_text(assignment.id))
+    results = build_results(
+        assignment,
+        plugin.records,
+        submission=name,
+        lang=options.lang,
+        notes=notes,
+        isolation=isolation(),
+        elapsed=time.monotonic() - started,
+        removed_test_cells=removed_test_cells(submission, assignment),
+        flags=flags,
+    )
+    secret = secret_lines(
+        (e.reference for e in assignment.exercises),
+        "\n".join(submission.cells),
+        public=public_text(assignment.id, assignment.root),
+    )
     return redact_results(results, secret, options.lang)
 
 
@@ -129,11 +138,13 @@ def submission_names(paths: list[Path]) -> dict[Path, str]:
     """Each submission's name: its file name without extension or, where submissions
     share it, as many parent folders as it takes to tell them apart (`alice-lista1`)."""
     names: dict[Path, str] = {}
+
+    def name(path: Path, depth: int) -> str:
+        parts = path.resolve().parent.parts[len(path.resolve().parent.parts) - depth :] if depth else ()
+        return "-".join([*parts, path.stem])
+
     for depth in range(0, 32):
-        def name(path: Path) -> str:
-            parts = path.resolve().parent.parts[len(path.resolve().parent.parts) - depth:] if depth else ()
-            return "-".join([*parts, path.stem])
-        candidates = {p: name(p) for p in paths if p not in names}
+        candidates = {p: name(p, depth) for p in paths if p not in names}
         counts: dict[str, int] = {}
         for value in candidates.values():
             counts[value] = counts.get(value, 0) + 1
@@ -153,7 +164,7 @@ _worker_state: dict = {}
 
 
 def _init_worker(assignment_id: str, options: GradeOptions) -> None:
-    _worker_state["assignment"] = load_assignment(assignment_id)
+    _worker_state["assignment"] = load_assignment(assignment_id, options.course_root)
     _worker_state["options"] = options
 
 
@@ -167,26 +178,58 @@ def safe_grade(path: Path, name: str, assignment: Assignment, options: GradeOpti
     try:
         return grade_submission(path, assignment, options, name)
     except Exception as exc:  # a grader bug must not stop the batch; the result says so
-        message = Text(pt="Erro interno do corretor ao avaliar esta entrega: {error}",
-                       en="Internal grader error while grading this submission: {error}",
-                       ).render(options.lang, error=f"{type(exc).__name__}: {exc}")
+        message = Text(
+            pt="Erro interno do corretor ao avaliar esta entrega: {error}",
+            en="Internal grader error while grading this submission: {error}",
+        ).render(options.lang, error=f"{type(exc).__name__}: {exc}")
         print(f"[grader] {path}: {message}", file=sys.stderr)
-        return build_results(assignment, [], submission=name, lang=options.lang, notes=[],
-                             isolation=isolation(), elapsed=0.0, failure_message=message)
+        return not_graded(assignment, name, options, message, grader_error=True)
 
 
-def grade_batch(paths: list[Path], assignment_id: str, out_dir: Path, options: GradeOptions, *, jobs: int = 1,
-                resume: bool = False, progress: Callable[[int, int, Path], None] | None = None) -> list[dict]:
-    """Grade every submission, write DIR/<name>.json for each, return results in input order."""
+def not_graded(
+    assignment: Assignment,
+    name: str,
+    options: GradeOptions,
+    message: str,
+    *,
+    grader_error: bool = False,
+    elapsed: float = 0.0,
+) -> dict:
+    """results.json for a submission that could not be graded: every exercise 0, with why.
+    `grader_error`: the grader's fault, not the submission's (`--resume` grades it again)."""
+    return build_results(
+        assignment,
+        [],
+        submission=name,
+        lang=options.lang,
+        notes=[],
+        isolation=isolation(),
+        elapsed=elapsed,
+        failure_message=message,
+        grader_error=grader_error,
+    )
+
+
+def grade_batch(
+    paths: list[Path],
+    assignment_id: str,
+    out_dir: Path,
+    options: GradeOptions,
+    *,
+    jobs: int = 1,
+    resume: bool = False,
+    progress: Callable[[int, int, Path], None] | None = None,
+) -> list[dict]:
+    """Grade every submission, write DIR/<name>.json for each, return results in input order.
+    `resume`: keep the results already in DIR, except those the grader failed to produce."""
     import json
 
-    assignment = load_assignment(assignment_id)
+    assignment = load_assignment(assignment_id, options.course_root)
     out_dir.mkdir(parents=True, exist_ok=True)
-    # Neither the submissions nor the results are visible from inside the sandbox.
-    hide = sorted({str(p.resolve().parent) for p in paths} | {str(out_dir.resolve())})
-    os.environ[HIDE_ENV] = os.pathsep.join(hide)
-    # Each grading process's student gets an equal share of a GPU (see worker._cap_gpu_memory).
-    os.environ.setdefault("GRADER_GPU_MEMORY_FRACTION", f"{0.9 / max(jobs, 1):.3f}")
+    # Neither the submissions nor the results are visible from inside the sandbox, and each
+    # grading process's student gets an equal share of a GPU (see worker._cap_gpu_memory).
+    hide = {str(p.resolve().parent) for p in paths} | {str(out_dir.resolve())}
+    options = replace(options, hidden=tuple(sorted(set(options.hidden) | hide)), processes=max(jobs, 1))
     results: dict[Path, dict] = {}
     names = submission_names(paths)
     todo = []
@@ -194,10 +237,12 @@ def grade_batch(paths: list[Path], assignment_id: str, out_dir: Path, options: G
         target = out_dir / f"{names[path]}.json"
         if resume and target.exists():
             try:
-                results[path] = json.loads(target.read_text(encoding="utf-8"))
-                continue
+                previous = json.loads(target.read_text(encoding="utf-8"))
             except ValueError:
-                pass
+                previous = None
+            if previous and not previous["extra_data"].get("grader_error"):  # the grader's failures: again
+                results[path] = previous
+                continue
         todo.append(path)
     done = len(results)
     if progress:
@@ -211,19 +256,23 @@ def grade_batch(paths: list[Path], assignment_id: str, out_dir: Path, options: G
                 progress(done, len(paths), path)
     else:
         context = multiprocessing.get_context("spawn")
-        with futures.ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_init_worker,
-                                         initargs=(assignment_id, options)) as pool:
+        with futures.ProcessPoolExecutor(
+            max_workers=jobs, mp_context=context, initializer=_init_worker, initargs=(assignment_id, options)
+        ) as pool:
             pending = {pool.submit(_grade_and_write, str(p), names[p], str(out_dir)): p for p in todo}
             for future in futures.as_completed(pending):
                 path = pending[future]
                 try:
                     results[path] = future.result()
                 except Exception as exc:  # the grading process itself died: record, go on
-                    results[path] = build_results(
-                        assignment, [], submission=names[path], lang=options.lang, notes=[], isolation=isolation(),
-                        elapsed=0.0, failure_message=Text(pt="Erro interno do corretor: {error}",
-                                                          en="Internal grader error: {error}",
-                                                          ).render(options.lang, error=f"{type(exc).__name__}: {exc}"))
+                    message = Text(pt="Erro interno do corretor: {error}", en="Internal grader error: {error}")
+                    results[path] = not_graded(
+                        assignment,
+                        names[path],
+                        options,
+                        message.render(options.lang, error=f"{type(exc).__name__}: {exc}"),
+                        grader_error=True,
+                    )
                     write_json_atomic(out_dir / f"{names[path]}.json", results[path])
                 done += 1
                 if progress:

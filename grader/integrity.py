@@ -37,7 +37,7 @@ class Flag:
     review: bool = True
 
     @classmethod
-    def of(cls, code: str, cell: str | None, text: Text, review: bool = True, **fields) -> "Flag":
+    def of(cls, code: str, cell: str | None, text: Text, review: bool = True, **fields) -> Flag:
         return cls(code, cell, text.render("pt", cell=cell, **fields), text.render("en", cell=cell, **fields), review)
 
     def render(self, lang: str = "pt") -> str:
@@ -49,7 +49,7 @@ class Flag:
 
 NO_METADATA = Text(
     pt="O notebook não tem os metadados do nbgrader (células copiadas para um notebook novo?); "
-       "as respostas foram reconhecidas pelo nome.",
+    "as respostas foram reconhecidas pelo nome.",
     en="The notebook has no nbgrader metadata (cells pasted into a new notebook?); the answers were recognised by name.",
 )
 OLD_FORMAT = Text(
@@ -61,17 +61,23 @@ DELETED = {
     "answer": Text(pt="A célula de resposta `{cell}` foi apagada.", en="The answer cell `{cell}` was deleted."),
     "locked": Text(pt="A célula travada `{cell}` foi apagada.", en="The locked cell `{cell}` was deleted."),
 }
-RENAMED = Text(pt="A célula `{cell}` teve o grade_id trocado para `{new}`.",
-               en="The cell `{cell}` had its grade_id renamed to `{new}`.")
-LOST_METADATA = Text(pt="A célula `{cell}` perdeu os metadados do nbgrader (reconhecida pelo conteúdo).",
-                     en="The cell `{cell}` lost its nbgrader metadata (recognised by its content).")
+RENAMED = Text(
+    pt="A célula `{cell}` teve o grade_id trocado para `{new}`.",
+    en="The cell `{cell}` had its grade_id renamed to `{new}`.",
+)
+LOST_METADATA = Text(
+    pt="A célula `{cell}` perdeu os metadados do nbgrader (reconhecida pelo conteúdo).",
+    en="The cell `{cell}` lost its nbgrader metadata (recognised by its content).",
+)
 CHANGED = Text(pt="A célula `{cell}` teve {changes}.", en="The cell `{cell}` had {changes}.")
 CHANGE = Text(pt="`{name}` trocado de {old} para {new}", en="`{name}` changed from {old} to {new}")
 AND = Text(pt=" e ", en=" and ")
 LOCKED_EDITED = Text(pt="A célula travada `{cell}` foi editada.", en="The locked cell `{cell}` was edited.")
 DUPLICATED = Text(pt="A célula `{cell}` aparece {count} vezes.", en="The cell `{cell}` appears {count} times.")
-UNKNOWN = Text(pt="Uma célula tem o grade_id `{cell}`, que a versão liberada não tem.",
-               en="A cell carries the grade_id `{cell}`, which the release does not have.")
+UNKNOWN = Text(
+    pt="Uma célula tem o grade_id `{cell}`, que a versão liberada não tem.",
+    en="A cell carries the grade_id `{cell}`, which the release does not have.",
+)
 SCHEMA = Text(
     pt="{count} célula(s) com schema_version {found} do nbgrader (a versão liberada usa {expected}).",
     en="{count} cell(s) carry nbgrader schema_version {found} (the release uses {expected}).",
@@ -151,19 +157,22 @@ def release_cells(release: dict) -> list[dict]:
 def match_cells(cells: list[dict], release: list[dict]) -> Matching:
     matching = Matching(release, has_metadata=any(meta_of(c) for c in cells))
     wanted = {grade_id_of(c): c for c in release}
+    repeats: dict[int, str] = {}  # cells carrying a grade_id an earlier cell already has
     for index, cell in enumerate(cells):  # first by grade_id, so that a look-alike never takes a cell's place
         grade_id = grade_id_of(cell)
         if grade_id in wanted:
             if grade_id in matching.found:
-                matching.duplicates[index] = grade_id
+                repeats[index] = grade_id
             else:
                 matching.found[grade_id], matching.how[grade_id] = index, "grade_id"
     for index, cell in enumerate(cells):
-        if index in matching.duplicates or index in matching.assigned():
+        if index in matching.assigned():
             continue
         grade_id, how = _recognise(cell, [c for g, c in wanted.items() if g not in matching.found])
-        if grade_id:
+        if grade_id:  # e.g. an answer cell renamed to another cell's grade_id is still that answer
             matching.found[grade_id], matching.how[grade_id] = index, how
+        elif index in repeats:
+            matching.duplicates[index] = repeats[index]
         elif grade_id_of(cell):
             matching.unknown[index] = grade_id_of(cell)
     return matching
@@ -172,8 +181,11 @@ def match_cells(cells: list[dict], release: list[dict]) -> Matching:
 def _recognise(cell: dict, candidates: list[dict]) -> tuple[str | None, str]:
     """The release cell a cell without (valid) nbgrader metadata stands for, and how it was told."""
     for release_cell in candidates:
-        if cell.get("id") and cell.get("id") == release_cell.get("id") and \
-                cell.get("cell_type") == release_cell.get("cell_type"):
+        if (
+            cell.get("id")
+            and cell.get("id") == release_cell.get("id")
+            and cell.get("cell_type") == release_cell.get("cell_type")
+        ):
             return grade_id_of(release_cell), "cell_id"
     text = _normalized(source_of(cell))
     for release_cell in candidates:
@@ -191,15 +203,23 @@ def _recognise(cell: dict, candidates: list[dict]) -> tuple[str | None, str]:
 
 
 def _shown(value) -> str:
-    return str(value).lower() if isinstance(value, bool) or value is None else f"{value:g}" \
-        if isinstance(value, float) else str(value)
+    return (
+        str(value).lower()
+        if isinstance(value, bool) or value is None
+        else f"{value:g}"
+        if isinstance(value, float)
+        else str(value)
+    )
 
 
 def _changes(submitted: dict, release: dict) -> list[tuple[str, str, str]]:
     """(field, release value, submitted value) for each nbgrader attribute that differs."""
     mine, theirs = meta_of(submitted), meta_of(release)
-    changes = [(name, _shown(bool(theirs.get(name))), _shown(bool(mine.get(name))))
-               for name in COMPARED_FIELDS if bool(mine.get(name)) != bool(theirs.get(name))]
+    changes = [
+        (name, _shown(bool(theirs.get(name))), _shown(bool(mine.get(name))))
+        for name in COMPARED_FIELDS
+        if bool(mine.get(name)) != bool(theirs.get(name))
+    ]
     if theirs.get("grade") and mine.get("grade"):
         try:
             points = float(mine.get("points", 0))
@@ -228,7 +248,7 @@ def notebook_flags(notebook: dict, release: dict) -> list[Flag]:
     cells = cells_of(notebook)
     matching = match_cells(cells, release_cells(release))
     if not matching.has_metadata:
-        return flags + [Flag.of("no_metadata", None, NO_METADATA)]
+        return [*flags, Flag.of("no_metadata", None, NO_METADATA)]
     schema: dict[object, int] = {}
     for release_cell in matching.release:
         grade_id = grade_id_of(release_cell)
@@ -242,10 +262,22 @@ def notebook_flags(notebook: dict, release: dict) -> list[Flag]:
             else:
                 flags.append(Flag.of("lost_metadata", grade_id, LOST_METADATA))
         elif changes := _changes(cell, release_cell):
-            flags.append(Flag(
-                "metadata_changed", grade_id,
-                *(CHANGED.render(lang, cell=grade_id, changes=AND.render(lang).join(
-                    CHANGE.render(lang, name=n, old=o, new=s) for n, o, s in changes)) for lang in ("pt", "en"))))
+            flags.append(
+                Flag(
+                    "metadata_changed",
+                    grade_id,
+                    *(
+                        CHANGED.render(
+                            lang,
+                            cell=grade_id,
+                            changes=AND.render(lang).join(
+                                CHANGE.render(lang, name=n, old=o, new=s) for n, o, s in changes
+                            ),
+                        )
+                        for lang in ("pt", "en")
+                    ),
+                )
+            )
         if is_locked_check(release_cell) and _normalized(source_of(cell)) != _normalized(source_of(release_cell)):
             flags.append(Flag.of("locked_edited", grade_id, LOCKED_EDITED))
     for cell in cells:
@@ -268,11 +300,17 @@ def missing_check_cells(notebook: dict, release: dict) -> set[str]:
     matching = match_cells(cells_of(notebook), release_cells(release))
     if not matching.has_metadata:
         return set()
-    return {grade_id_of(c) for c in matching.release
-            if meta_of(c).get("grade") and grade_id_of(c) not in matching.found}
+    return {
+        grade_id_of(c) for c in matching.release if meta_of(c).get("grade") and grade_id_of(c) not in matching.found
+    }
 
 
 # --------------------------------------------------------------------------- rebuilding
+
+
+def _is_copy_of(cell: dict, release_cell: dict) -> bool:
+    return is_locked_check(release_cell) and _normalized(source_of(cell)) == _normalized(source_of(release_cell))
+
 
 _CELL_ID = re.compile(r"^[a-zA-Z0-9-_]{1,64}$")
 
@@ -280,8 +318,11 @@ _CELL_ID = re.compile(r"^[a-zA-Z0-9-_]{1,64}$")
 def _clean(cell: dict, cell_type: str, nbgrader: dict | None) -> dict:
     """A valid nbformat 4.5 cell with this source and metadata (outputs are cleared:
     nbgrader clears them anyway)."""
-    metadata = {k: v for k, v in (cell.get("metadata") or {}).items() if k != "nbgrader"} \
-        if isinstance(cell.get("metadata"), dict) else {}
+    metadata = (
+        {k: v for k, v in (cell.get("metadata") or {}).items() if k != "nbgrader"}
+        if isinstance(cell.get("metadata"), dict)
+        else {}
+    )
     if nbgrader is not None:
         metadata["nbgrader"] = copy.deepcopy(nbgrader)
     out = {"cell_type": cell_type, "id": cell.get("id"), "metadata": metadata, "source": source_of(cell)}
@@ -296,8 +337,9 @@ def rebuilt(notebook: dict | None, release: dict) -> dict:
     back with the release's text), cells the release lacks or repeats stripped of nbgrader
     metadata (a repeated locked cell dropped), missing release cells put back where the
     release has them, and valid unique cell ids."""
-    cells = [c for c in cells_of(notebook) if c.get("cell_type") in ("code", "markdown", "raw")] \
-        or cells_of(release)  # nothing readable: the release as it was handed out
+    cells = [c for c in cells_of(notebook) if c.get("cell_type") in ("code", "markdown", "raw")] or cells_of(
+        release
+    )  # nothing readable: the release as it was handed out
     matching = match_cells(cells, release_cells(release))
     assigned = matching.assigned()
     out: list[dict] = []
@@ -307,10 +349,14 @@ def rebuilt(notebook: dict | None, release: dict) -> dict:
             release_cell = matching.release_cell(assigned[index])
             source = release_cell if is_locked_check(release_cell) else cell
             placed[assigned[index]] = len(out)
-            out.append(dict(_clean(source, release_cell["cell_type"], meta_of(release_cell)),
-                            id=release_cell.get("id") or cell.get("id")))
-        elif index in matching.duplicates and is_locked_check(matching.release_cell(matching.duplicates[index])):
-            continue
+            out.append(
+                dict(
+                    _clean(source, release_cell["cell_type"], meta_of(release_cell)),
+                    id=release_cell.get("id") or cell.get("id"),
+                )
+            )
+        elif index in matching.duplicates and _is_copy_of(cell, matching.release_cell(matching.duplicates[index])):
+            continue  # a second copy of a locked cell: nothing of the student's is lost
         else:
             out.append(_clean(cell, cell["cell_type"], None))
     order = [grade_id_of(c) for c in matching.release]
@@ -318,11 +364,12 @@ def rebuilt(notebook: dict | None, release: dict) -> dict:
         if grade_id in placed:
             continue
         before = [placed[g] for g in order[:position] if g in placed]
-        after = [placed[g] for g in order[position + 1:] if g in placed]
+        after = [placed[g] for g in order[position + 1 :] if g in placed]
         at = max(before) + 1 if before else min(after) if after else len(out)
         release_cell = matching.release_cell(grade_id)
-        out.insert(at, dict(_clean(release_cell, release_cell["cell_type"], meta_of(release_cell)),
-                            id=release_cell.get("id")))
+        out.insert(
+            at, dict(_clean(release_cell, release_cell["cell_type"], meta_of(release_cell)), id=release_cell.get("id"))
+        )
         placed = {g: i + 1 if i >= at else i for g, i in placed.items()}
         placed[grade_id] = at
     used: set[str] = set()
@@ -332,5 +379,9 @@ def rebuilt(notebook: dict | None, release: dict) -> dict:
             cell_id, n = f"cell-{n}", n + 1
         cell["id"] = cell_id
         used.add(cell_id)
-    return {"cells": out, "metadata": copy.deepcopy(release.get("metadata", {})), "nbformat": 4,
-            "nbformat_minor": max(5, release.get("nbformat_minor", 5))}
+    return {
+        "cells": out,
+        "metadata": copy.deepcopy(release.get("metadata", {})),
+        "nbformat": 4,
+        "nbformat_minor": max(5, release.get("nbformat_minor", 5)),
+    }

@@ -37,17 +37,17 @@ import shutil
 import sys
 import tempfile
 import warnings
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Callable
 
-from nbconvert.preprocessors import ClearMetadataPreprocessor
 from nbformat.v4 import new_output
 from nbgrader.coursedir import CourseDirectory
-from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, IgnorePattern, LimitOutput,
-                                    NbGraderPreprocessor, SaveAutoGrades)
+from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Unicode
 
+from grader.course import read_notebook
+from grader.grading import GradeOptions
 from grader.i18n import Text
 from grader.integrity import Flag, rebuilt
 
@@ -65,8 +65,19 @@ def configure(c) -> None:
     # instead of leaving the exercise at "needs manual grading" forever (nbgrader#1682).
     c.OverwriteCells.add_missing_cells = True
     c.Execute.timeout = 60  # `nbgrader validate` still runs a kernel: one cell's limit
-    c.Autograde.autograde_preprocessors = [EngineGrade, IgnorePattern, ClearMetadataPreprocessor, LimitOutput,
-                                           SaveAutoGrades, AssignLatePenalties, CheckCellMetadata]
+    c.Autograde.autograde_preprocessors = autograde_preprocessors()
+
+
+def autograde_preprocessors() -> list[type]:
+    """nbgrader's own autograde steps, in its order, with `Execute` swapped for `EngineGrade`
+    (derived, not copied, so that an nbgrader upgrade's new steps come along)."""
+    from nbgrader.converters.autograde import Autograde
+    from nbgrader.preprocessors import Execute
+
+    steps = list(Autograde.class_traits()["autograde_preprocessors"].default())
+    if Execute not in steps:
+        raise RuntimeError(f"nbgrader's autograde steps no longer include Execute: {steps}")
+    return [EngineGrade if step is Execute else step for step in steps]
 
 
 # --------------------------------------------------------------------------- the preprocessor
@@ -84,8 +95,13 @@ class EngineGrade(NbGraderPreprocessor):
         info = resources["nbgrader"]
         coursedir = CourseDirectory(config=self.config)
         submitted = Path(coursedir.format_path(coursedir.submitted_directory, info["student"], info["assignment"]))
-        result = engine_result(submitted / f"{info['notebook']}.ipynb", info["assignment"], info["student"],
-                               self.results_directory, self.lang)
+        result = engine_result(
+            submitted / f"{info['notebook']}.ipynb",
+            info["assignment"],
+            info["student"],
+            self.results_directory,
+            GradeOptions(lang=self.lang, course_root=Path(coursedir.root)),
+        )
         fill_test_cells(nb.cells, result)
         return nb, resources
 
@@ -98,12 +114,19 @@ def fill_test_cells(cells, result: dict) -> None:
     for cell in cells:
         meta = cell["metadata"].get("nbgrader", {})
         grade_id = meta.get("grade_id", "")
-        if cell["cell_type"] == "code" and meta.get("grade") and grade_id.startswith("test_") \
-                and grade_id[5:] in exercises:
+        if (
+            cell["cell_type"] == "code"
+            and meta.get("grade")
+            and grade_id.startswith("test_")
+            and grade_id[5:] in exercises
+        ):
             exercise = grade_id[5:]
-            cell["outputs"] = [new_output("stream", name="stdout", text=feedback_text(result, exercise, notes=first)),
-                               new_output("execute_result", data={"text/plain": repr(exercises[exercise]["score"])},
-                                          execution_count=None)]
+            cell["outputs"] = [
+                new_output("stream", name="stdout", text=feedback_text(result, exercise, notes=first)),
+                new_output(
+                    "execute_result", data={"text/plain": repr(exercises[exercise]["score"])}, execution_count=None
+                ),
+            ]
             cell["execution_count"] = None
             first = False
 
@@ -133,7 +156,7 @@ def cached_result_path(results_directory: str | Path, student: str, notebook: st
     return Path(results_directory) / student / f"{notebook}.json"
 
 
-def engine_result(path: Path, assignment_id: str, student: str, results_directory: str, lang: str) -> dict:
+def engine_result(path: Path, assignment_id: str, student: str, results_directory: str, options: GradeOptions) -> dict:
     """The engine's results for one submitted notebook: from this batch's results when they
     are for exactly this file (the student's, or the one rebuilt from it), graded now otherwise."""
     if results_directory:
@@ -144,23 +167,31 @@ def engine_result(path: Path, assignment_id: str, student: str, results_director
             if digest in (data["extra_data"].get("sha256"), data["extra_data"].get("nbgrader_sha256")):
                 return data
     from grader.course import load_assignment
-    from grader.grading import GradeOptions, safe_grade
+    from grader.grading import safe_grade
 
-    return safe_grade(path, f"{student}-{path.stem}", load_assignment(assignment_id), GradeOptions(lang=lang))
+    assignment = load_assignment(assignment_id, options.course_root)
+    return safe_grade(path, f"{student}-{path.stem}", assignment, options)
 
 
 # --------------------------------------------------------------------------- autograde
 
-RENAMED_FILE = Text(pt="O notebook foi entregue como `{name}` (esperado: `{expected}`).",
-                    en="The notebook was submitted as `{name}` (expected: `{expected}`).")
-NO_NOTEBOOK = Text(pt="Nenhum notebook `{expected}` na entrega ({found}).",
-                   en="No `{expected}` notebook in the submission ({found}).")
-NOT_GRADED = Text(pt="O corretor não conseguiu avaliar este notebook (o motivo está no feedback); nota 0.",
-                  en="The grader could not grade this notebook (the feedback says why); score 0.")
-REBUILT = Text(pt="O nbgrader recebeu este notebook reconstruído a partir da versão liberada: células travadas e "
-                  "metadados restaurados, as suas células mantidas. A nota é a do corretor.",
-               en="nbgrader was given this notebook rebuilt from the release: locked cells and metadata "
-                  "restored, your own cells kept. The score is the grader's.")
+RENAMED_FILE = Text(
+    pt="O notebook foi entregue como `{name}` (esperado: `{expected}`).",
+    en="The notebook was submitted as `{name}` (expected: `{expected}`).",
+)
+NO_NOTEBOOK = Text(
+    pt="Nenhum notebook `{expected}` na entrega ({found}).", en="No `{expected}` notebook in the submission ({found})."
+)
+NOT_GRADED = Text(
+    pt="O corretor não conseguiu avaliar este notebook (o motivo está no feedback); nota 0.",
+    en="The grader could not grade this notebook (the feedback says why); score 0.",
+)
+REBUILT = Text(
+    pt="O nbgrader recebeu este notebook reconstruído a partir da versão liberada: células travadas e "
+    "metadados restaurados, as suas células mantidas. A nota é a do corretor.",
+    en="nbgrader was given this notebook rebuilt from the release: locked cells and metadata "
+    "restored, your own cells kept. The score is the grader's.",
+)
 ROUTES = {
     "nbgrader": Text(pt="pelo nbgrader", en="by nbgrader"),
     "rebuilt": Text(pt="reconstruída(s) a partir da versão liberada", en="rebuilt from the release"),
@@ -204,8 +235,12 @@ class AutogradeReport:
     def summary(self, lang: str = "pt") -> str:
         counts = {route: len({e.student for e in self.entries if e.route == route}) for route in ROUTES}
         parts = ", ".join(f"{n} {ROUTES[route].render(lang)}" for route, n in counts.items() if n)
-        lines = [Text(pt="{n} aluno(s) no gradebook de {assignment}", en="{n} student(s) in the {assignment} gradebook"
-                      ).render(lang, n=len(self.graded), assignment=self.assignment) + (f": {parts}" if parts else "")]
+        lines = [
+            Text(
+                pt="{n} aluno(s) no gradebook de {assignment}", en="{n} student(s) in the {assignment} gradebook"
+            ).render(lang, n=len(self.graded), assignment=self.assignment)
+            + (f": {parts}" if parts else "")
+        ]
         review = Text(pt="PRECISA DE REVISÃO", en="NEEDS REVIEW").render(lang)
         for entry in self.entries:
             for flag in entry.review_flags:
@@ -215,19 +250,35 @@ class AutogradeReport:
         if self.report_path:
             lines.append(Text(pt="Relatório: {path}", en="Report: {path}").render(lang, path=self.report_path))
         if self.log_path:
-            lines.append(Text(pt="Log completo do nbgrader: {path}", en="Full nbgrader log: {path}"
-                              ).render(lang, path=self.log_path))
+            lines.append(
+                Text(pt="Log completo do nbgrader: {path}", en="Full nbgrader log: {path}").render(
+                    lang, path=self.log_path
+                )
+            )
         return "\n".join(lines)
 
     def write_csv(self, path: Path) -> None:
+        from grader.results import write_text_atomic
+
         buffer = io.StringIO()
         writer = csv.writer(buffer)
-        writer.writerow(["student", "notebook", "score", "max_score", "gradebook", "needs_review",
-                         "reasons_pt", "reasons_en"])
+        writer.writerow(
+            ["student", "notebook", "score", "max_score", "gradebook", "needs_review", "reasons_pt", "reasons_en"]
+        )
         for e in self.entries:
-            writer.writerow([e.student, e.notebook, e.score, e.max_score, e.route, "yes" if e.needs_review else "no",
-                             " | ".join(f["pt"] for f in e.flags), " | ".join(f["en"] for f in e.flags)])
-        path.write_text(buffer.getvalue(), encoding="utf-8")
+            writer.writerow(
+                [
+                    e.student,
+                    e.notebook,
+                    e.score,
+                    e.max_score,
+                    e.route,
+                    "yes" if e.needs_review else "no",
+                    " | ".join(f["pt"] for f in e.flags),
+                    " | ".join(f["en"] for f in e.flags),
+                ]
+            )
+        write_text_atomic(path, buffer.getvalue())
 
 
 def nbgrader_config(root: Path, **settings):
@@ -249,15 +300,22 @@ def _nbgrader_autograde(api, assignment_id: str, student: str) -> dict:
     return api.autograde(assignment_id, student, force=True, create=True)
 
 
-def autograde(root: Path, assignment_id: str, *, jobs: int = 2, lang: str = "pt", progress=None,
-              nbgrader_step: NbgraderStep = _nbgrader_autograde) -> AutogradeReport:
+def autograde(
+    root: Path,
+    assignment_id: str,
+    options: GradeOptions | None = None,
+    *,
+    jobs: int = 2,
+    progress=None,
+    nbgrader_step: NbgraderStep = _nbgrader_autograde,
+) -> AutogradeReport:
     """`nbgrader autograde` for every submission of an assignment, judged by the engine; every
     student ends up in the gradebook with the engine's score (see the module's docstring)."""
-    from grader.course import ROOT_ENV
-    from grader.grading import GradeOptions, grade_batch
+    from grader.grading import grade_batch
 
     root = Path(root).resolve()
-    os.environ[ROOT_ENV] = str(root)  # the course's source/ defines the exercises, points and references
+    options = replace(options or GradeOptions(), course_root=root)  # its source/: the exercises, points and references
+    lang = options.lang
     _alembic_on_path()
     outdir = root / "reports" / assignment_id
     report = AutogradeReport(assignment_id, log_path=outdir / "autograde.log", report_path=outdir / "autograde.csv")
@@ -266,15 +324,30 @@ def autograde(root: Path, assignment_id: str, *, jobs: int = 2, lang: str = "pt"
     files = {folder: submitted_notebooks(folder, list(release)) for folder in folders}
     paths = [path for found in files.values() for path, _ in found.values()]
     with tempfile.TemporaryDirectory(prefix="autograde-") as scratch:
-        results = dict(zip(paths, grade_batch(paths, assignment_id, Path(scratch) / "engine", GradeOptions(lang=lang),
-                                              jobs=jobs, progress=progress)))
+        results = dict(
+            zip(
+                paths,
+                grade_batch(
+                    paths,
+                    assignment_id,
+                    Path(scratch) / "engine",
+                    options,
+                    jobs=jobs,
+                    progress=progress,
+                ),
+            )
+        )
         with captured_into(report.log_path) as log:
-            batch = _Batch(root, assignment_id, lang, release, outdir / "results", Path(scratch) / "submitted", log,
-                           nbgrader_step)
+            batch = _Batch(
+                root, assignment_id, lang, release, outdir / "results", Path(scratch) / "submitted", log, nbgrader_step
+            )
             for folder in folders:
                 entries = batch.record_engine_results(folder, files[folder], results)
-                route, problem = batch.into_gradebook(folder, files[folder], needs_rebuild=any(
-                    e.needs_review for e in entries if e.notebook in files[folder]))
+                route, problem = batch.into_gradebook(
+                    folder,
+                    files[folder],
+                    needs_rebuild=any(e.needs_review for e in entries if e.notebook in files[folder]),
+                )
                 if problem:
                     report.problems[folder.parent.name] = problem
                 for entry in entries:
@@ -304,11 +377,15 @@ class _Batch:
         settings = {"EngineGrade.results_directory": str(self.results_dir), "EngineGrade.lang": self.lang}
         self.config = nbgrader_config(self.root, **settings)
         self.api = NbGraderAPI(config=self.config)
-        self.rebuilt_api = NbGraderAPI(config=nbgrader_config(
-            self.root, **settings, **{"CourseDirectory.submitted_directory": str(self.rebuilt_root)}))
+        self.rebuilt_api = NbGraderAPI(
+            config=nbgrader_config(
+                self.root, **settings, **{"CourseDirectory.submitted_directory": str(self.rebuilt_root)}
+            )
+        )
 
-    def record_engine_results(self, folder: Path, files: dict[str, tuple[Path, list[Flag]]],
-                              results: dict[Path, dict]) -> list[Entry]:
+    def record_engine_results(
+        self, folder: Path, files: dict[str, tuple[Path, list[Flag]]], results: dict[Path, dict]
+    ) -> list[Entry]:
         """Store each notebook's engine result (with the flags about the file itself) for EngineGrade."""
         from grader.course import load_assignment
         from grader.results import flag_line, write_json_atomic
@@ -319,25 +396,47 @@ class _Batch:
             if not result["extra_data"]["graded"]:  # unreadable, or a grader failure: the output says why
                 file_flags = [*file_flags, Flag.of("not_graded", None, NOT_GRADED)]
             if file_flags:
-                result["output"] = "\n".join([flag_line(f, self.lang) for f in file_flags] +
-                                             ([result["output"]] if result["output"] else []))
+                result["output"] = "\n".join(
+                    [flag_line(f, self.lang) for f in file_flags] + ([result["output"]] if result["output"] else [])
+                )
                 result["extra_data"]["flags"] = [f.as_dict() for f in file_flags] + result["extra_data"]["flags"]
                 result["extra_data"]["needs_review"] = result["extra_data"]["needs_review"] or any(
-                    f.review for f in file_flags)
+                    f.review for f in file_flags
+                )
             result["extra_data"]["sha256"] = file_digest(path)
             write_json_atomic(cached_result_path(self.results_dir, student, notebook), result)
-            entries.append(Entry(student, notebook, score=result["score"], max_score=result["max_score"],
-                                 flags=result["extra_data"]["flags"]))
+            entries.append(
+                Entry(
+                    student,
+                    notebook,
+                    score=result["score"],
+                    max_score=result["max_score"],
+                    flags=result["extra_data"]["flags"],
+                )
+            )
         for notebook in self.release:  # nothing stands for it: nbgrader scores it 0
             if notebook not in files:
-                flag = Flag.of("missing_notebook", None, NO_NOTEBOOK, expected=f"{notebook}.ipynb",
-                               found=", ".join(p.name for p in folder.glob("*.ipynb")) or "-")
-                entries.append(Entry(student, notebook, score=0.0, flags=[flag.as_dict()],
-                                     max_score=load_assignment(self.assignment_id).max_score))
+                flag = Flag.of(
+                    "missing_notebook",
+                    None,
+                    NO_NOTEBOOK,
+                    expected=f"{notebook}.ipynb",
+                    found=", ".join(p.name for p in folder.glob("*.ipynb")) or "-",
+                )
+                entries.append(
+                    Entry(
+                        student,
+                        notebook,
+                        score=0.0,
+                        flags=[flag.as_dict()],
+                        max_score=load_assignment(self.assignment_id, self.root).max_score,
+                    )
+                )
         return entries
 
-    def into_gradebook(self, folder: Path, files: dict[str, tuple[Path, list[Flag]]],
-                       needs_rebuild: bool) -> tuple[str, str | None]:
+    def into_gradebook(
+        self, folder: Path, files: dict[str, tuple[Path, list[Flag]]], needs_rebuild: bool
+    ) -> tuple[str, str | None]:
         """nbgrader on the student's files (or on the rebuilt ones when flagged), then on the
         rebuilt ones, then a direct write: the route that worked, and what failed if none did."""
         student = folder.parent.name
@@ -352,12 +451,17 @@ class _Batch:
                 return route, None
         try:
             for notebook in files:
-                record_directly(self.config, self.assignment_id, student, notebook, folder,
-                                json.loads(cached_result_path(self.results_dir, student, notebook).read_text(
-                                    encoding="utf-8")),
-                                self.rebuilt_root / student / self.assignment_id / f"{notebook}.ipynb")
+                record_directly(
+                    self.config,
+                    self.assignment_id,
+                    student,
+                    notebook,
+                    folder,
+                    json.loads(cached_result_path(self.results_dir, student, notebook).read_text(encoding="utf-8")),
+                    self.rebuilt_root / student / self.assignment_id / f"{notebook}.ipynb",
+                )
             return "direct", None
-        except Exception as exc:  # noqa: BLE001 - one line in the summary, the traceback in the log
+        except Exception as exc:
             self._log(f"{student}: writing into the gradebook", {"error": _traceback()})
             return "failed", f"{type(exc).__name__}: {str(exc)[:200]}"
 
@@ -372,8 +476,12 @@ class _Batch:
         for notebook, layout in self.release.items():
             path = target / f"{notebook}.ipynb"
             source = files[notebook][0] if notebook in files else None
-            path.write_text(json.dumps(rebuilt(read_notebook(source) if source else None, layout),
-                                       ensure_ascii=False, indent=1), encoding="utf-8")
+            path.write_text(
+                json.dumps(
+                    rebuilt(read_submitted_notebook(source) if source else None, layout), ensure_ascii=False, indent=1
+                ),
+                encoding="utf-8",
+            )
             cached = cached_result_path(self.results_dir, folder.parent.name, notebook)
             if cached.exists():
                 result = json.loads(cached.read_text(encoding="utf-8"))
@@ -402,28 +510,35 @@ def submitted_notebooks(folder: Path, release: list[str]) -> dict[str, tuple[Pat
     others = sorted(p for p in folder.glob("*.ipynb") if p.stem not in release and p.is_file())
     if len(release) == 1 and not found and len(others) == 1:
         expected = f"{release[0]}.ipynb"
-        found[release[0]] = (others[0], [Flag.of("renamed_file", None, RENAMED_FILE, name=others[0].name,
-                                                 expected=expected)])
+        found[release[0]] = (
+            others[0],
+            [Flag.of("renamed_file", None, RENAMED_FILE, name=others[0].name, expected=expected)],
+        )
     return found
 
 
 def release_notebooks(root: Path, assignment_id: str) -> dict[str, dict]:
     """notebook id -> the released notebook nbgrader wrote (`exercises/`), made afresh when absent."""
     folder = root / "exercises" / assignment_id
-    notebooks = {p.stem: json.loads(p.read_text(encoding="utf-8")) for p in sorted(folder.glob("*.ipynb"))}
-    return notebooks or {assignment_id: json.loads(generate_release(root, assignment_id))}
+    notebooks = {p.stem: read_notebook(p) for p in sorted(folder.glob("*.ipynb"))}
+    if not notebooks:
+        import nbformat
+
+        notebooks = {assignment_id: nbformat.reads(generate_release(root, assignment_id), as_version=4)}
+    return notebooks
 
 
-def read_notebook(path: Path) -> dict | None:
+def read_submitted_notebook(path: Path) -> dict | None:
     """A submitted notebook as nbformat 4 (v3 worksheets converted), or None when unreadable."""
     import nbformat
 
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            return json.loads(nbformat.writes(nbformat.reads(path.read_text(encoding="utf-8", errors="replace"),
-                                                             as_version=4)))
-    except Exception:  # noqa: BLE001 - unreadable in any way: the engine has said why
+            return json.loads(
+                nbformat.writes(nbformat.reads(path.read_text(encoding="utf-8", errors="replace"), as_version=4))
+            )
+    except Exception:
         try:
             data = json.loads(path.read_text(encoding="utf-8", errors="replace"))
             return data if isinstance(data, dict) else None
@@ -431,8 +546,9 @@ def read_notebook(path: Path) -> dict | None:
             return None
 
 
-def record_directly(config, assignment_id: str, student: str, notebook: str, folder: Path, result: dict,
-                    rebuilt_path: Path) -> None:
+def record_directly(
+    config, assignment_id: str, student: str, notebook: str, folder: Path, result: dict, rebuilt_path: Path
+) -> None:
     """The engine's scores written into gradebook.db through nbgrader's API, and the
     autograded notebook (for `generate_feedback`) written beside nbgrader's own."""
     import nbformat
@@ -446,7 +562,7 @@ def record_directly(config, assignment_id: str, student: str, notebook: str, fol
         gradebook.update_or_create_submission(assignment_id, student, **({"timestamp": timestamp} if timestamp else {}))
         submitted = gradebook.find_submission_notebook(notebook, assignment_id, student)
         for grade in submitted.grades:
-            exercise = grade.name[len("test_"):] if grade.name.startswith("test_") else grade.name
+            exercise = grade.name[len("test_") :] if grade.name.startswith("test_") else grade.name
             grade.auto_score = float(exercises.get(exercise, {}).get("score", 0.0))
             grade.needs_manual_grade = False
         gradebook.db.commit()
@@ -466,7 +582,8 @@ def captured_into(path: Path):
     with open(path, "w", encoding="utf-8") as log, warnings.catch_warnings(), contextlib.redirect_stderr(log):
         warnings.simplefilter("default")
         warnings.showwarning = lambda message, category, filename, lineno, file=None, line=None: log.write(
-            warnings.formatwarning(message, category, filename, lineno, line))
+            warnings.formatwarning(message, category, filename, lineno, line)
+        )
         handler = logging.StreamHandler(log)
         loggers = [logging.getLogger(), logging.getLogger("traitlets")]
         for logger in loggers:

@@ -13,22 +13,14 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from grader.i18n import Text
+from grader.i18n import LocalizedError, Text
 
 MAX_SUBMISSION_BYTES = 20 * 1024 * 1024  # before parsing: a 100 MB notebook is refused unread
 SUBMISSION_SUFFIXES = (".ipynb", ".py")
 
 
-class SubmissionError(Exception):
+class SubmissionError(LocalizedError):
     """The submission cannot be read; `text` says why, for the student."""
-
-    def __init__(self, text: Text, **fields) -> None:
-        super().__init__(text.en.format(**fields))
-        self.text = text
-        self.fields = fields
-
-    def render(self, lang: str = "pt") -> str:
-        return self.text.render(lang, **self.fields)
 
 
 NOT_JSON = Text(
@@ -82,8 +74,13 @@ def read_submission(path: Path | str) -> Submission:
     if path.suffix == ".py":
         return Submission(path, [to_python(c) for c in split_py_cells(text)], warnings)
     notebook = parse_notebook_json(text)
-    return Submission(path, [to_python(c) for c in notebook_code_cells(notebook)], warnings,
-                      notebook.get("metadata") if isinstance(notebook.get("metadata"), dict) else {}, notebook)
+    return Submission(
+        path,
+        [to_python(c) for c in notebook_code_cells(notebook)],
+        warnings,
+        notebook.get("metadata") if isinstance(notebook.get("metadata"), dict) else {},
+        notebook,
+    )
 
 
 def parse_notebook_json(text: str) -> dict:

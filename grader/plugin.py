@@ -16,14 +16,18 @@ feedback; `grader.results` turns the records into a results.json.
 
 from __future__ import annotations
 
+import os
 import traceback
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from pathlib import Path
+from typing import Any
 
 import pytest
 
 from grader.checks import Mistake
+from grader.diagnosis import diagnosis_of
 from grader.engine.session import StudentFailure
 from grader.i18n import Text
 
@@ -66,9 +70,16 @@ def exercise_of(item: pytest.Item) -> str | None:
 
 
 class GradingPlugin:
-    def __init__(self, student_factory: Callable[[], Any], order: list[str], *, lang: str = "pt",
-                 devices: tuple[str, ...] = ("cpu",), only: str | None = None,
-                 reference_factory: Callable[[], dict] | None = None) -> None:
+    def __init__(
+        self,
+        student_factory: Callable[[], Any],
+        order: list[str],
+        *,
+        lang: str = "pt",
+        devices: tuple[str, ...] = ("cpu",),
+        only: str | None = None,
+        reference_factory: Callable[[], dict] | None = None,
+    ) -> None:
         self.student_factory = student_factory
         self.order = order
         self.language = lang
@@ -158,9 +169,10 @@ class GradingPlugin:
             record.outcome, record.message, record.hint = "failed", exc.render(self.language), exc.key
         elif isinstance(exc, StudentFailure):
             record.outcome, record.message, record.hint = exc.outcome, exc.render(self.language), exc.hint
-            if exc.diagnosis is not None:
-                record.hint = exc.diagnosis.key
-                record.message += "\n" + exc.diagnosis.text.render(self.language)
+            diagnosis = diagnosis_of(exc)
+            if diagnosis is not None:
+                record.hint = diagnosis.key
+                record.message += "\n" + diagnosis.text.render(self.language)
         elif isinstance(exc, AssertionError):
             record.outcome = "failed"
             record.message = str(exc).split("\nassert ")[0].strip() or GENERIC_FAILURE.render(self.language)
@@ -168,3 +180,35 @@ class GradingPlugin:
             record.outcome, record.message = "grader_error", INTERNAL_ERROR.render(self.language)
             record.detail = "".join(traceback.format_exception(exc))[-4000:] if exc else str(report.longrepr)
         return record
+
+
+# --------------------------------------------------------------------------- running
+
+_PYTEST_ARGS = [
+    "-p",
+    "no:cacheprovider",
+    "-p",
+    "no:terminal",
+    "-p",
+    "no:stepwise",
+    "--assert=plain",
+    "--import-mode=importlib",
+    "-o",
+    "python_files=test_*.py",
+]
+
+
+def available_devices() -> tuple[str, ...]:
+    """The devices graders run on here: cpu, and cuda where there is one."""
+    import torch
+
+    return ("cpu", "cuda") if torch.cuda.is_available() else ("cpu",)
+
+
+def run_pytest(plugin: GradingPlugin, files: list[str]) -> int:
+    """Run grader modules through pytest with `plugin` (no terminal output, no cache)."""
+    folder = str(Path(files[0]).parent)
+    code = pytest.main([*_PYTEST_ARGS, "--rootdir", folder, "-c", os.devnull, *files], plugins=[plugin])
+    if code in (pytest.ExitCode.INTERNAL_ERROR, pytest.ExitCode.USAGE_ERROR, pytest.ExitCode.NO_TESTS_COLLECTED):
+        raise RuntimeError(f"pytest could not run the graders ({code!r}): {plugin.collection_errors}")
+    return code

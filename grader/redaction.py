@@ -22,12 +22,14 @@ from pathlib import Path
 
 from grader.i18n import Text
 
-REDACTED = Text(pt="[trecho removido: coincide com a solução de referência]",
-                en="[removed: it matches the reference solution]")
+REDACTED = Text(
+    pt="[trecho removido: coincide com a solução de referência]", en="[removed: it matches the reference solution]"
+)
 MIN_CHARACTERS = 12  # shorter lines (`return x`, `else:`) are common to any solution
 # A line of a disassembly (`dis.dis(reference)`): bytecode is how a reference runs there.
-_DISASSEMBLY = re.compile(r"^.*\b\d+\s+(" + "|".join(sorted(dis.opmap, key=len, reverse=True)) + r")\b.*$",
-                          re.MULTILINE)
+_DISASSEMBLY = re.compile(
+    r"^.*\b\d+\s+(" + "|".join(sorted(dis.opmap, key=len, reverse=True)) + r")\b.*$", re.MULTILINE
+)
 
 
 def secret_lines(references: Iterable[str], own_code: str, public: str = "") -> list[str]:
@@ -39,18 +41,24 @@ def secret_lines(references: Iterable[str], own_code: str, public: str = "") -> 
     return sorted(secret, key=len, reverse=True)  # the longest first: a line may contain another
 
 
-@functools.lru_cache(maxsize=None)
-def public_text(assignment_id: str) -> str:
+@functools.cache
+def public_text(assignment_id: str, root: Path | None = None) -> str:
     """Everything a student of this assignment may see whole: the released notebook and the
     texts of the public checks, hints and feedback (a hint may quote a line of code that a
     reference also has). Hidden graders and variants are not public."""
+    from grader.bundle import is_hidden
     from grader.course import course_root, module_name
 
+    root = root or course_root()
     package = Path(importlib.import_module(module_name(assignment_id)).__file__).parent
     grader_root = Path(__file__).resolve().parent
-    files = [course_root() / "exercises" / assignment_id / f"{assignment_id}.ipynb",
-             *(f for f in sorted(package.glob("*.py")) if f.name not in ("test_hidden.py", "variants.py")),
-             grader_root / "checks.py", grader_root / "diagnosis.py", grader_root / "engine" / "session.py"]
+    files = [
+        root / "exercises" / assignment_id / f"{assignment_id}.ipynb",
+        *(f for f in sorted(package.glob("*.py")) if not is_hidden(f.name)),
+        grader_root / "checks.py",
+        grader_root / "diagnosis.py",
+        grader_root / "engine" / "session.py",
+    ]
     texts = []
     for path in files:
         try:

@@ -12,10 +12,18 @@
 from __future__ import annotations
 
 import copy
-import json
 from pathlib import Path
 
-from grader.course import assignment_ids, cell_source, course_root, nbgrader_meta, source_notebook, strip_markers
+from grader.course import (
+    assignment_ids,
+    cell_source,
+    course_root,
+    nbgrader_meta,
+    read_notebook,
+    source_notebook,
+    strip_markers,
+    write_notebook,
+)
 from grader.nbgrader_bridge import generate_release
 
 
@@ -38,16 +46,12 @@ def solution_notebook(notebook: dict) -> dict:
     return result
 
 
-def dumps(notebook: dict) -> str:
-    return json.dumps(notebook, ensure_ascii=False, indent=1) + "\n"
-
-
 def targets(assignment_id: str, root: Path) -> dict[Path, str]:
-    notebook = json.loads(source_notebook(assignment_id, root).read_text(encoding="utf-8"))
+    notebook = read_notebook(source_notebook(assignment_id, root))
     name = f"{assignment_id}.ipynb"
     return {
         root / "exercises" / assignment_id / name: generate_release(root, assignment_id),
-        root / "solutions" / assignment_id / name: dumps(solution_notebook(notebook)),
+        root / "solutions" / assignment_id / name: write_notebook(solution_notebook(notebook)),
     }
 
 

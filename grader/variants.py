@@ -13,7 +13,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from grader.course import cell_source, course_root, module_name, nbgrader_meta
+from grader.course import cell_source, course_root, module_name, nbgrader_meta, read_notebook
 
 
 @dataclass(frozen=True)
@@ -51,15 +51,17 @@ def solution_path(assignment_id: str, root: Path | None = None) -> Path:
 
 def source_cells_by_exercise(notebook: dict) -> dict[str, int]:
     """exercise id -> index of its solution cell, from the source notebook's metadata."""
-    return {nbgrader_meta(c)["grade_id"]: i for i, c in enumerate(notebook["cells"]) if nbgrader_meta(c).get("solution")}
+    return {
+        nbgrader_meta(c)["grade_id"]: i for i, c in enumerate(notebook["cells"]) if nbgrader_meta(c).get("solution")
+    }
 
 
 def make_submission(assignment_id: str, variant: Variant) -> dict:
     """The reference solution notebook with the variant's cells swapped in."""
     from grader.course import source_notebook
 
-    source = json.loads(source_notebook(assignment_id).read_text(encoding="utf-8"))
-    solution = json.loads(solution_path(assignment_id).read_text(encoding="utf-8"))
+    source = read_notebook(source_notebook(assignment_id))
+    solution = read_notebook(solution_path(assignment_id))
     positions = source_cells_by_exercise(source)  # solutions/ keeps the source's cell order
     notebook = copy.deepcopy(solution)
     for exercise, code in variant.replace.items():
@@ -67,8 +69,16 @@ def make_submission(assignment_id: str, variant: Variant) -> dict:
         assert exercise in cell_source(cell), f"cell {positions[exercise]} is not {exercise}'s"
         cell["source"] = code
     for index, code in enumerate(variant.extra_cells):
-        notebook["cells"].append({"cell_type": "code", "id": f"extra-{index}", "metadata": {},
-                                  "execution_count": None, "outputs": [], "source": code})
+        notebook["cells"].append(
+            {
+                "cell_type": "code",
+                "id": f"extra-{index}",
+                "metadata": {},
+                "execution_count": None,
+                "outputs": [],
+                "source": code,
+            }
+        )
     return notebook
 
 
@@ -76,8 +86,8 @@ def typed_in_release(assignment_id: str, variant: Variant | None = None, root: P
     """The released notebook (nbgrader metadata and all) with each solution cell filled in
     as a student would: with the reference, or with a variant's code where it has some."""
     root = root or course_root()
-    released = json.loads((root / "exercises" / assignment_id / f"{assignment_id}.ipynb").read_text(encoding="utf-8"))
-    solution = json.loads(solution_path(assignment_id, root).read_text(encoding="utf-8"))
+    released = read_notebook(root / "exercises" / assignment_id / f"{assignment_id}.ipynb")
+    solution = read_notebook(solution_path(assignment_id, root))
     replace = variant.replace if variant else {}
     for cell, solved in zip(released["cells"], solution["cells"]):
         grade_id = nbgrader_meta(cell).get("grade_id")

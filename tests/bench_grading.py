@@ -23,7 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from grader.variants import Variant, load_variants, write_submissions  # noqa: E402
+from grader.variants import Variant, load_variants, write_submissions
 
 
 def cpu_seconds() -> float:
@@ -41,8 +41,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         # train_perceptron's mutants are left out: some run into its time limit on purpose,
         # which measures the limit, not the grader.
-        variants = [Variant("reference", {})] + [v for v in load_variants(args.assignment)
-                                                 if v.breaks and v.breaks != "train_perceptron"]
+        variants = [Variant("reference", {})] + [
+            v for v in load_variants(args.assignment) if v.breaks and v.breaks != "train_perceptron"
+        ]
         pool = list(write_submissions(args.assignment, variants, Path(tmp) / "pool").values())
         print(f"{'n':>4} {'jobs':>4} {'mode':>12} {'wall s':>8} {'s/sub':>7} {'cores':>6}")
         for n in args.n:
@@ -55,12 +56,31 @@ def main() -> None:
                     if n == 1 and jobs > 1:
                         continue
                     out = Path(tmp) / f"out-{n}-{jobs}-{launcher}"
-                    env = {**os.environ, "GRADER_LAUNCHER": "spawn" if launcher == "spawn" else "fork-server",
-                           "GRADER_SANDBOX": "none" if launcher == "no-sandbox" else "bwrap"}
+                    env = {
+                        **os.environ,
+                        "GRADER_LAUNCHER": "spawn" if launcher == "spawn" else "fork-server",
+                        "GRADER_SANDBOX": "none" if launcher == "no-sandbox" else "bwrap",
+                    }
                     before_cpu, before = cpu_seconds(), time.perf_counter()
-                    subprocess.run([sys.executable, "-m", "grader", "grade", str(folder), "--assignment", args.assignment,
-                                    "--out", str(out), "--jobs", str(jobs), "--quiet"], check=True, env=env,
-                                   stdout=subprocess.DEVNULL)
+                    subprocess.run(
+                        [
+                            sys.executable,
+                            "-m",
+                            "grader",
+                            "grade",
+                            str(folder),
+                            "--assignment",
+                            args.assignment,
+                            "--out",
+                            str(out),
+                            "--jobs",
+                            str(jobs),
+                            "--quiet",
+                        ],
+                        check=True,
+                        env=env,
+                        stdout=subprocess.DEVNULL,
+                    )
                     wall, cpu = time.perf_counter() - before, cpu_seconds() - before_cpu
                     print(f"{n:>4} {jobs:>4} {launcher:>12} {wall:>8.2f} {wall / n:>7.3f} {cpu / wall:>6.2f}")
 

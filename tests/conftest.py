@@ -14,8 +14,16 @@ def cuda_available() -> bool:
 
 
 # The cuda instances carry the gpu mark: `pytest -m gpu` (tests/gpu_check.py) runs them on a GPU machine.
-DEVICES = ["cpu", pytest.param("cuda", marks=[pytest.mark.gpu, pytest.mark.skipif(
-    not cuda_available(), reason="CUDA is not available on this machine")])]
+DEVICES = [
+    "cpu",
+    pytest.param(
+        "cuda",
+        marks=[
+            pytest.mark.gpu,
+            pytest.mark.skipif(not cuda_available(), reason="CUDA is not available on this machine"),
+        ],
+    ),
+]
 
 
 @pytest.fixture(scope="session")

@@ -15,7 +15,7 @@ H200 and 16 cores; independent parts run side by side):
                      default devices; the first judged by variant_harness.check_variant,
                      the GPU-only ones by where they lose marks and the hint they get
   cuda_coverage      every device-parametrized test of those gradings ran on every device
-  gpu_memory_cap     a student process is held to GRADER_GPU_MEMORY_FRACTION of the GPU: an
+  gpu_memory_cap     a student process is held to its share of the GPU (LaunchSettings): an
                      allocation over it is an OutOfMemoryError for that call only, whether
                      the grader passes `device=` or the student's function gets the device
                      as an argument (03-05's training calls); graded, it costs one exercise
@@ -48,28 +48,34 @@ import tempfile
 import time
 import traceback
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 TESTS = ROOT / "tests"
 EXIT_NO_CUDA = 2
 INNER_ENV = "GPU_CHECK_INNER"  # set in what the check starts: tests/test_gpu_check.py does not recurse
 RUN_ENV = "GPU_CHECK_RUN"  # a per-run id every process the check starts inherits (for the cleanup)
-NO_CUDA = ("GPU CHECK: refused: CUDA is not available on this machine ({why}). This check needs an "
-           "NVIDIA GPU: run `bash tests/gpu_check.sh` on a CUDA machine (or pass --devices cpu to try "
-           "its plumbing on the CPU alone).")
+NO_CUDA = (
+    "GPU CHECK: refused: CUDA is not available on this machine ({why}). This check needs an "
+    "NVIDIA GPU: run `bash tests/gpu_check.sh` on a CUDA machine (or pass --devices cpu to try "
+    "its plumbing on the CPU alone)."
+)
 TOTAL_SECONDS = 480  # the whole check, parts side by side
-MEMORY_FRACTION = 0.25  # GRADER_GPU_MEMORY_FRACTION while the cap is checked
+MEMORY_FRACTION = 0.25  # each student process's GPU share while the cap is checked
 
 # Mutants and alternatives of each assignment's variants.py graded here (the whole list is
 # tests/test_assignments.py's job on the CPU; these train or move tensors on the device).
 LIBRARY_PICKS = {
     "03_training": ["mutant_epoch_no_train_mode", "mutant_eval_no_no_grad"],
     "04_cnn": ["mutant_block_relu_before_bn", "mutant_train_digits_lr_too_low"],
-    "05_transfer": ["mutant_probe_head_not_replaced", "mutant_finetune_one_large_rate",
-                    "alt_head_device_from_any_parameter"],
+    "05_transfer": [
+        "mutant_probe_head_not_replaced",
+        "mutant_finetune_one_large_rate",
+        "alt_head_device_from_any_parameter",
+    ],
 }
 
 
@@ -86,15 +92,27 @@ class Checks:
         started = time.monotonic()
         try:
             detail = fn(*args, **kwargs)
-        except Exception as exc:  # noqa: BLE001 - any failure of a sub-check is its result
+        except Exception as exc:
             message = str(exc) if isinstance(exc, AssertionError) else f"{type(exc).__name__}: {exc}"
             if not isinstance(exc, AssertionError):
                 message += "\n" + "".join(traceback.format_exception(exc))[-1500:]
-            self.items.append({"name": name, "ok": False, "detail": _cut(message or "assertion failed"),
-                               "seconds": round(time.monotonic() - started, 1)})
+            self.items.append(
+                {
+                    "name": name,
+                    "ok": False,
+                    "detail": _cut(message or "assertion failed"),
+                    "seconds": round(time.monotonic() - started, 1),
+                }
+            )
             return None
-        self.items.append({"name": name, "ok": True, "detail": _cut(str(detail or "")),
-                           "seconds": round(time.monotonic() - started, 1)})
+        self.items.append(
+            {
+                "name": name,
+                "ok": True,
+                "detail": _cut(str(detail or "")),
+                "seconds": round(time.monotonic() - started, 1),
+            }
+        )
         return detail
 
     def note(self, name: str, ok: bool, detail: str = "") -> None:
@@ -193,28 +211,61 @@ def device_cases(assignment_id: str) -> list[DeviceCase]:
     from grader.variants import Variant, edit_reference
 
     def case(name, exercise, old, new, fails_on, hints, hints_without_cuda=None):
-        return DeviceCase(Variant(name, edit_reference(assignment_id, exercise, (old, new))),
-                          frozenset(fails_on), frozenset(hints),
-                          frozenset(hints_without_cuda) if hints_without_cuda else None)
+        return DeviceCase(
+            Variant(name, edit_reference(assignment_id, exercise, (old, new))),
+            frozenset(fails_on),
+            frozenset(hints),
+            frozenset(hints_without_cuda) if hints_without_cuda else None,
+        )
 
     if assignment_id == "03_training":
-        return [case("gpu_eval_batches_on_cpu", "evaluate", "            X, y = X.to(device), y.to(device)\n", "",
-                     {"cuda"}, {"device_mismatch"})]
+        return [
+            case(
+                "gpu_eval_batches_on_cpu",
+                "evaluate",
+                "            X, y = X.to(device), y.to(device)\n",
+                "",
+                {"cuda"},
+                {"device_mismatch"},
+            )
+        ]
     if assignment_id == "04_cnn":
-        return [case("gpu_signal_model_on_cpu", "train_signal_cnn", "    model = build_signal_cnn().to(device)\n",
-                     "    model = build_signal_cnn()  # fica na CPU\n", {"cuda"}, {"device_mismatch", "wrong_device"}),
-                case("gpu_naive_hardcoded_cuda", "conv2d_naive",
-                     'out = torch.einsum("nchwij,ocij->nohw", janelas, weight)',
-                     'out = torch.einsum("nchwij,ocij->nohw", janelas.cuda(), weight.cuda())',
-                     {"cpu"}, {"device_mismatch", "wrong_device"}, {"hardcoded_cuda"})]
+        return [
+            case(
+                "gpu_signal_model_on_cpu",
+                "train_signal_cnn",
+                "    model = build_signal_cnn().to(device)\n",
+                "    model = build_signal_cnn()  # fica na CPU\n",
+                {"cuda"},
+                {"device_mismatch", "wrong_device"},
+            ),
+            case(
+                "gpu_naive_hardcoded_cuda",
+                "conv2d_naive",
+                'out = torch.einsum("nchwij,ocij->nohw", janelas, weight)',
+                'out = torch.einsum("nchwij,ocij->nohw", janelas.cuda(), weight.cuda())',
+                {"cpu"},
+                {"device_mismatch", "wrong_device"},
+                {"hardcoded_cuda"},
+            ),
+        ]
     if assignment_id == "05_transfer":
-        return [case("gpu_head_left_on_cpu", "replace_head", "    model.fc = nova.to(antiga.weight.device)\n",
-                     "    model.fc = nova  # fica na CPU\n", {"cuda"}, {"head_device"})]
+        return [
+            case(
+                "gpu_head_left_on_cpu",
+                "replace_head",
+                "    model.fc = nova.to(antiga.weight.device)\n",
+                "    model.fc = nova  # fica na CPU\n",
+                {"cuda"},
+                {"head_device"},
+            )
+        ]
     return []
 
 
-def check_device_case(results: dict, case: DeviceCase, devices: tuple[str, ...], cuda_present: bool,
-                      what: str = "marks") -> str:
+def check_device_case(
+    results: dict, case: DeviceCase, devices: tuple[str, ...], cuda_present: bool, what: str = "marks"
+) -> str:
     """what="marks": `breaks` loses marks through the tests on the devices that show the
     mistake, and only there, and nothing else loses marks; what="hint": the failing tests
     name the mistake with one of the expected hints."""
@@ -226,8 +277,11 @@ def check_device_case(results: dict, case: DeviceCase, devices: tuple[str, ...],
     if what == "hint":
         expected = case.hints if cuda_present or case.hints_without_cuda is None else case.hints_without_cuda
         hints = set().union(*(r.hints for r in bad)) if bad else set()
-        assert hints & expected, ("the mistake is not named", {"expected one of": sorted(expected),
-                                  "got": sorted(hints)}, [o for r in bad for o in r.outputs][:3])
+        assert hints & expected, (
+            "the mistake is not named",
+            {"expected one of": sorted(expected), "got": sorted(hints)},
+            [o for r in bad for o in r.outputs][:3],
+        )
         return f"hints {sorted(hints)}"
     for exercise, info in exercises.items():
         if exercise != case.breaks or not failing:
@@ -241,8 +295,10 @@ def check_device_case(results: dict, case: DeviceCase, devices: tuple[str, ...],
     assert not wrong, ("failed on a device that does not show this mistake", wrong, [r.outputs for r in bad][:2])
     lost = reference["max_score"] - result["score"]
     assert abs(lost - (info["max_score"] - info["score"])) < 1e-3, ("other exercises lost marks", lost, info)
-    return (f"{case.breaks}: {info['score']}/{info['max_score']}, {len(bad)} of {len(runs)} tests fail on "
-            f"{', '.join(sorted(failing))}")
+    return (
+        f"{case.breaks}: {info['score']}/{info['max_score']}, {len(bad)} of {len(runs)} tests fail on "
+        f"{', '.join(sorted(failing))}"
+    )
 
 
 def check_exercise_fails_on(result: dict, exercise: str, device: str, outcomes: set[str]) -> str:
@@ -254,10 +310,17 @@ def check_exercise_fails_on(result: dict, exercise: str, device: str, outcomes: 
     runs = [r for r in device_runs(result) if r.exercise == exercise]
     hit = [r for r in runs if device in r.outcomes]
     assert hit, (exercise, f"no test ran on {device}")
-    wrong = [(r.name, r.outcomes) for r in runs for d, o in r.outcomes.items()
-             if (d == device and o not in outcomes) or (d != device and o != "passed")]
-    assert not wrong, (f"expected {sorted(outcomes)} on {device} and passed elsewhere", wrong,
-                       [o for r in runs for o in r.outputs][:3])
+    wrong = [
+        (r.name, r.outcomes)
+        for r in runs
+        for d, o in r.outcomes.items()
+        if (d == device and o not in outcomes) or (d != device and o != "passed")
+    ]
+    assert not wrong, (
+        f"expected {sorted(outcomes)} on {device} and passed elsewhere",
+        wrong,
+        [o for r in runs for o in r.outputs][:3],
+    )
     info = exercises[exercise]
     assert info["score"] < info["max_score"], (exercise, info)
     return f"{exercise}: {len(hit)} tests {'/'.join(sorted({r.outcomes[device] for r in hit}))} on {device}"
@@ -288,14 +351,28 @@ def part_pytest_gpu(ctx: Context, checks: Checks) -> dict:
     import xml.etree.ElementTree as ET
 
     pattern = re.compile(r"mark\.gpu\b|\bDEVICES\b")
-    files = sorted(str(p.relative_to(ROOT)) for p in TESTS.rglob("test_*.py")
-                   if p.name != "test_gpu_check.py" and pattern.search(p.read_text(encoding="utf-8")))
+    files = sorted(
+        str(p.relative_to(ROOT))
+        for p in TESTS.rglob("test_*.py")
+        if p.name != "test_gpu_check.py" and pattern.search(p.read_text(encoding="utf-8"))
+    )
     checks.note("GPU tests found", bool(files), ", ".join(files) or "no test file has a gpu mark")
     if not files:
         return {}
     xml = ctx.workdir / "pytest_gpu.xml"
-    command = [sys.executable, "-m", "pytest", "-m", "gpu", "-p", "no:cacheprovider", "-q", "-rfEs",
-               f"--junitxml={xml}", *files]
+    command = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "-m",
+        "gpu",
+        "-p",
+        "no:cacheprovider",
+        "-q",
+        "-rfEs",
+        f"--junitxml={xml}",
+        *files,
+    ]
     started = time.monotonic()
     proc = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, env={**os.environ, INNER_ENV: "1"})
     print(proc.stdout[-6000:], proc.stderr[-3000:], sep="\n", flush=True)
@@ -308,25 +385,35 @@ def part_pytest_gpu(ctx: Context, checks: Checks) -> dict:
             message = (verdict.get("message", "") if verdict is not None else "")[:300]
             cases.append((name, outcome, message))
     counts = {k: sum(o == k for _, o, _ in cases) for k in ("passed", "failure", "error", "skipped")}
-    checks.note("pytest ran", proc.returncode in (0, 1, 5) and xml.exists(),
-                f"exit code {proc.returncode}, {json.dumps(counts)}, {time.monotonic() - started:.0f} s")
+    checks.note(
+        "pytest ran",
+        proc.returncode in (0, 1, 5) and xml.exists(),
+        f"exit code {proc.returncode}, {json.dumps(counts)}, {time.monotonic() - started:.0f} s",
+    )
     bad = [f"{n}: {o}: {m}" for n, o, m in cases if o in ("failure", "error")]
     checks.note("no GPU test failed", not bad and proc.returncode in (0, 5), "\n".join(bad))
     skipped = [f"{n}: {m}" for n, o, m in cases if o == "skipped"]
     if ctx.cuda:
-        checks.note("every GPU test ran (none skipped)", counts["passed"] > 0 and not skipped,
-                    "\n".join(skipped) or f"{counts['passed']} passed")
+        checks.note(
+            "every GPU test ran (none skipped)",
+            counts["passed"] > 0 and not skipped,
+            "\n".join(skipped) or f"{counts['passed']} passed",
+        )
     else:
-        checks.note("collected, skipped without CUDA (plumbing run)", bool(cases),
-                    f"{len(cases)} collected, {len(skipped)} skipped")
+        checks.note(
+            "collected, skipped without CUDA (plumbing run)",
+            bool(cases),
+            f"{len(cases)} collected, {len(skipped)} skipped",
+        )
     return {"tests": [{"id": n, "outcome": o, "message": m} for n, o, m in cases]}
 
 
 def part_grade(assignment_id: str) -> Callable[[Context, Checks], dict]:
     def part(ctx: Context, checks: Checks) -> dict:
+        from variant_harness import REFERENCE, check_variant
+
         from grader.grading import GradeOptions, grade_batch
         from grader.variants import load_variants, write_submissions
-        from variant_harness import REFERENCE, check_variant
 
         library = {v.name: v for v in load_variants(assignment_id)}
         picks = [library[name] for name in LIBRARY_PICKS[assignment_id]]
@@ -335,8 +422,9 @@ def part_grade(assignment_id: str) -> Callable[[Context, Checks], dict]:
         folder = ctx.workdir / assignment_id
         paths = write_submissions(assignment_id, variants, folder / "submissions")
         started = time.monotonic()
-        graded = grade_batch(list(paths.values()), assignment_id, folder / "results",
-                             GradeOptions(devices=ctx.grade_devices), jobs=2)
+        graded = grade_batch(
+            list(paths.values()), assignment_id, folder / "results", GradeOptions(devices=ctx.grade_devices), jobs=2
+        )
         seconds = time.monotonic() - started
         results = dict(zip(paths, graded))
         print(f"{assignment_id}: {len(graded)} submissions graded in {seconds:.0f} s", flush=True)
@@ -350,19 +438,41 @@ def part_grade(assignment_id: str) -> Callable[[Context, Checks], dict]:
         checks.run("reference: full marks", reference_full_marks)
         for variant in picks:
             label = f"{variant.name}: loses {variant.breaks}" if variant.breaks else f"{variant.name}: full marks"
-            checks.run(label, lambda v=variant: check_variant(results, v) or
-                       f"{results[v.name]['score']}/{results[v.name]['max_score']}")
+            checks.run(
+                label,
+                lambda v=variant: (
+                    check_variant(results, v) or f"{results[v.name]['score']}/{results[v.name]['max_score']}"
+                ),
+            )
         for case in cases:
             where = "/".join(sorted(case.fails_on))
-            checks.run(f"{case.variant.name}: loses {case.breaks} only where {where} runs it",
-                       check_device_case, results, case, ctx.devices, ctx.cuda_present, "marks")
+            checks.run(
+                f"{case.variant.name}: loses {case.breaks} only where {where} runs it",
+                check_device_case,
+                results,
+                case,
+                ctx.devices,
+                ctx.cuda_present,
+                "marks",
+            )
             if case.fails_on & set(ctx.devices):
-                checks.run(f"{case.variant.name}: the feedback names it", check_device_case, results, case,
-                           ctx.devices, ctx.cuda_present, "hint")
+                checks.run(
+                    f"{case.variant.name}: the feedback names it",
+                    check_device_case,
+                    results,
+                    case,
+                    ctx.devices,
+                    ctx.cuda_present,
+                    "hint",
+                )
         reports = {name: coverage(result, ctx.devices) for name, result in results.items()}
         isolation = sorted({r["extra_data"].get("isolation", "?") for r in graded})
-        return {"seconds": round(seconds, 1), "coverage": reports, "isolation": isolation,
-                "scores": {n: [r["score"], r["max_score"]] for n, r in results.items()}}
+        return {
+            "seconds": round(seconds, 1),
+            "coverage": reports,
+            "isolation": isolation,
+            "scores": {n: [r["score"], r["max_score"]] for n, r in results.items()},
+        }
 
     return part
 
@@ -409,7 +519,7 @@ def part_hang(ctx: Context, checks: Checks) -> dict:
             first = time.monotonic()
             assert torch.equal(s.call("double", x, device=device).cpu(), x * 2), "double is wrong before the hang"
             data["first_call_s"] = round(time.monotonic() - first, 2)
-            pid = s._child.pid  # noqa: SLF001 - the check looks at the process it kills
+            pid = s.transport.child.pid
             started = time.monotonic()
             try:
                 s.call("spin", x, device=device)
@@ -435,9 +545,11 @@ def part_hang(ctx: Context, checks: Checks) -> dict:
             assert took < call_seconds + GRACE_SECONDS + 10, f"the sleeping call came back after {took:.1f} s"
             assert torch.equal(s.call("double", x, device=device).cpu(), x * 2), "double is wrong after the nap"
             kept = s.restarts == 1
-        return (f"spin on {device}: timeout after {data['spin_timeout_s']} s, process {pid} gone, next call "
-                f"{data['call_after_kill_s']} s in a new process; nap: timeout after {data['nap_timeout_s']} s, "
-                f"{'same process kept' if kept else 'process replaced'}")
+        return (
+            f"spin on {device}: timeout after {data['spin_timeout_s']} s, process {pid} gone, next call "
+            f"{data['call_after_kill_s']} s in a new process; nap: timeout after {data['nap_timeout_s']} s, "
+            f"{'same process kept' if kept else 'process replaced'}"
+        )
 
     checks.run(f"a call stuck on {device} times out, its process is killed, the next call works", direct)
 
@@ -447,27 +559,33 @@ def part_hang(ctx: Context, checks: Checks) -> dict:
         from grader.variants import Variant, edit_reference, write_submissions
 
         on = f'getattr(getattr(z, "device", None), "type", None) == "{device}"'
-        spin = (f"    if {on}:\n        import signal, time\n        y = z * 2\n"
-                "        if z.is_cuda:\n            torch.cuda._sleep(1 << 40)\n            torch.cuda.synchronize()\n"
-                "        else:\n            signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGALRM})\n"
-                "            time.sleep(1e9)\n")
+        spin = (
+            f"    if {on}:\n        import signal, time\n        y = z * 2\n"
+            "        if z.is_cuda:\n            torch.cuda._sleep(1 << 40)\n            torch.cuda.synchronize()\n"
+            "        else:\n            signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGALRM})\n"
+            "            time.sleep(1e9)\n"
+        )
         nap = f"    if {on}:\n        import time\n        float((z * 2).sum())\n        time.sleep(1e9)\n"
         tanh_return = "    return 2 / (1 + torch.exp(-2 * z)) - 1"
         sigmoid_return = "    return 1 / (1 + torch.exp(-z))"
         variants = [
             Variant("hang_tanh_spins", edit_reference("01_neurons", "tanh", (tanh_return, spin + tanh_return))),
-            Variant("hang_sigmoid_naps", edit_reference("01_neurons", "sigmoid", (sigmoid_return, nap + sigmoid_return))),
+            Variant(
+                "hang_sigmoid_naps", edit_reference("01_neurons", "sigmoid", (sigmoid_return, nap + sigmoid_return))
+            ),
         ]
         folder = ctx.workdir / "hang"
         paths = write_submissions("01_neurons", variants, folder / "submissions")
         started = time.monotonic()
-        options = GradeOptions(devices=ctx.grade_devices, limits=L(call_seconds=3, cell_seconds=30,
-                                                                    submission_seconds=400))
-        results = dict(zip(paths, grade_batch(list(paths.values()), "01_neurons", folder / "results", options,
-                                              jobs=2)))
+        options = GradeOptions(
+            devices=ctx.grade_devices, limits=L(call_seconds=3, cell_seconds=30, submission_seconds=400)
+        )
+        results = dict(zip(paths, grade_batch(list(paths.values()), "01_neurons", folder / "results", options, jobs=2)))
         data["graded_s"] = round(time.monotonic() - started, 1)
-        lines = [check_exercise_fails_on(results["hang_tanh_spins"], "tanh", device, {"timeout", "crashed"}),
-                 check_exercise_fails_on(results["hang_sigmoid_naps"], "sigmoid", device, {"timeout"})]
+        lines = [
+            check_exercise_fails_on(results["hang_tanh_spins"], "tanh", device, {"timeout", "crashed"}),
+            check_exercise_fails_on(results["hang_sigmoid_naps"], "sigmoid", device, {"timeout"}),
+        ]
         return "; ".join(lines) + f"; every other exercise full marks ({data['graded_s']} s)"
 
     checks.run(f"graded: a hang on {device} costs its exercise, the next exercises are graded", graded)
@@ -475,10 +593,12 @@ def part_hang(ctx: Context, checks: Checks) -> dict:
 
 
 def part_memory(ctx: Context, checks: Checks) -> dict:
-    os.environ["GRADER_GPU_MEMORY_FRACTION"] = str(MEMORY_FRACTION)  # before any student process starts
     import torch
 
+    from grader.engine.launcher import LaunchSettings
     from grader.engine.session import Limits, StudentError, StudentSession
+
+    capped = LaunchSettings(gpu_memory_fraction=MEMORY_FRACTION)
 
     over, under = MEMORY_FRACTION + 0.15, MEMORY_FRACTION - 0.10
     cells = [
@@ -506,11 +626,14 @@ def part_memory(ctx: Context, checks: Checks) -> dict:
     if ctx.cuda:
         free, total = torch.cuda.mem_get_info()
         data.update(gpu_free_gib=round(free / 2**30, 1), gpu_total_gib=round(total / 2**30, 1))
-        checks.note("the GPU has room beyond the cap (an OOM then comes from the cap)", free > (over + 0.05) * total,
-                    f"{free / 2**30:.1f} GiB free of {total / 2**30:.1f} GiB; over-cap request {over:.2f}")
+        checks.note(
+            "the GPU has room beyond the cap (an OOM then comes from the cap)",
+            free > (over + 0.05) * total,
+            f"{free / 2**30:.1f} GiB free of {total / 2**30:.1f} GiB; over-cap request {over:.2f}",
+        )
 
         def designed() -> str:
-            with StudentSession(cells, limits=limits) as s:
+            with StudentSession(cells, limits=limits, settings=capped) as s:
                 got = s.call("fraction", x, device="cuda")
                 if got >= 0:
                     assert abs(got - MEMORY_FRACTION) < 1e-6, f"the student process's fraction is {got}"
@@ -522,12 +645,11 @@ def part_memory(ctx: Context, checks: Checks) -> dict:
             return f"{seen}; {under:.2f} of the GPU allocated, {over:.2f} refused ({oom}); the process lives on"
 
         def as_argument() -> str:
-            with StudentSession(cells, limits=limits) as s:
+            with StudentSession(cells, limits=limits, settings=capped) as s:
                 return expect_oom(lambda: s.call("hog_on", "cuda", over), "device passed as an argument")
 
         checks.run(f"capped at {MEMORY_FRACTION} when the grader calls with device='cuda'", designed)
-        checks.run("capped when the device is an argument (03-05's training calls: call(name, 'cuda'))",
-                   as_argument)
+        checks.run("capped when the device is an argument (03-05's training calls: call(name, 'cuda'))", as_argument)
     else:
         checks.note("direct checks of the cap", True, "no CUDA in this run: nothing to cap")
 
@@ -535,15 +657,19 @@ def part_memory(ctx: Context, checks: Checks) -> dict:
         from grader.grading import GradeOptions, grade_batch
         from grader.variants import Variant, edit_reference, write_submissions
 
-        hog = ('    if getattr(getattr(z, "device", None), "type", None) == "cuda":\n'
-               f"        blob = torch.empty(int(torch.cuda.get_device_properties(z.device).total_memory * {over}),\n"
-               "                           dtype=torch.uint8, device=z.device)\n")
+        hog = (
+            '    if getattr(getattr(z, "device", None), "type", None) == "cuda":\n'
+            f"        blob = torch.empty(int(torch.cuda.get_device_properties(z.device).total_memory * {over}),\n"
+            "                           dtype=torch.uint8, device=z.device)\n"
+        )
         relu_return = "    return torch.clamp(z, min=0)"
-        variant = Variant("relu_over_the_gpu_cap", edit_reference("01_neurons", "relu", (relu_return, hog + relu_return)))
+        variant = Variant(
+            "relu_over_the_gpu_cap", edit_reference("01_neurons", "relu", (relu_return, hog + relu_return))
+        )
         folder = ctx.workdir / "memory"
         paths = write_submissions("01_neurons", [variant], folder / "submissions")
-        result = grade_batch(list(paths.values()), "01_neurons", folder / "results",
-                             GradeOptions(devices=ctx.grade_devices), jobs=1)[0]
+        options = GradeOptions(devices=ctx.grade_devices, gpu_share=MEMORY_FRACTION)
+        result = grade_batch(list(paths.values()), "01_neurons", folder / "results", options, jobs=1)[0]
         if not ctx.cuda:
             exercises = result["extra_data"]["exercises"]
             lost = {e: i for e, i in exercises.items() if i["score"] != i["max_score"]}
@@ -564,8 +690,15 @@ PARTS: list[tuple[str, int, Callable[[Context, Checks], dict]]] = [
     ("cuda_hang_kill", 180, part_hang),
     ("gpu_memory_cap", 150, part_memory),
 ]
-SUMMARY_ORDER = ["pytest_gpu", "grade_03_training", "grade_04_cnn", "grade_05_transfer", "cuda_coverage",
-                 "gpu_memory_cap", "cuda_hang_kill"]
+SUMMARY_ORDER = [
+    "pytest_gpu",
+    "grade_03_training",
+    "grade_04_cnn",
+    "grade_05_transfer",
+    "cuda_coverage",
+    "gpu_memory_cap",
+    "cuda_hang_kill",
+]
 
 
 def run_part(name: str, ctx: Context) -> dict:
@@ -575,11 +708,16 @@ def run_part(name: str, ctx: Context) -> dict:
     started = time.monotonic()
     try:
         data = function(ctx, checks) or {}
-    except Exception as exc:  # noqa: BLE001 - the part's own failure is its result
+    except Exception as exc:
         checks.note("part ran to the end", False, "".join(traceback.format_exception(exc))[-3000:])
         data = {}
-    return {"name": name, "ok": checks.ok, "checks": checks.items, "data": data,
-            "seconds": round(time.monotonic() - started, 1)}
+    return {
+        "name": name,
+        "ok": checks.ok,
+        "checks": checks.items,
+        "data": data,
+        "seconds": round(time.monotonic() - started, 1),
+    }
 
 
 # --------------------------------------------------------------------------- the driver
@@ -589,11 +727,11 @@ def cuda_problem() -> str | None:
     """None when torch sees a CUDA device, else why not."""
     try:
         import torch
-    except Exception as exc:  # noqa: BLE001 - any import failure means no CUDA check
+    except Exception as exc:
         return f"torch cannot be imported: {type(exc).__name__}: {exc}"
     if not torch.cuda.is_available():
         build = torch.version.cuda
-        return (f"torch {torch.__version__} " + (f"(CUDA {build}) sees no GPU" if build else "is a CPU-only build"))
+        return f"torch {torch.__version__} " + (f"(CUDA {build}) sees no GPU" if build else "is a CPU-only build")
     return None
 
 
@@ -602,8 +740,12 @@ def machine() -> dict:
 
     import torch
 
-    info = {"torch": torch.__version__, "python": platform.python_version(), "cores": os.cpu_count(),
-            "cuda": torch.version.cuda}
+    info = {
+        "torch": torch.__version__,
+        "python": platform.python_version(),
+        "cores": os.cpu_count(),
+        "cuda": torch.version.cuda,
+    }
     if torch.cuda.is_available():
         info["gpu"] = torch.cuda.get_device_name(0)
         info["gpu_memory_gib"] = round(torch.cuda.get_device_properties(0).total_memory / 2**30, 1)
@@ -612,7 +754,7 @@ def machine() -> dict:
 
         problem = bwrap_problem()
         info["sandbox"] = "bwrap" if problem is None else f"none ({problem})"
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         info["sandbox"] = f"unknown ({exc})"
     return info
 
@@ -637,22 +779,38 @@ def _kill_leftovers(run_id: str) -> list[int]:
 
 
 def _start(name: str, ctx: Context, result_file: Path, log: Path, env: dict) -> subprocess.Popen:
-    command = [sys.executable, str(Path(__file__).resolve()), "--part", name, "--part-result", str(result_file),
-               "--devices", ",".join(ctx.devices), "--workdir", str(ctx.workdir)]
+    command = [
+        sys.executable,
+        str(Path(__file__).resolve()),
+        "--part",
+        name,
+        "--part-result",
+        str(result_file),
+        "--devices",
+        ",".join(ctx.devices),
+        "--workdir",
+        str(ctx.workdir),
+    ]
     with open(log, "wb") as out:
-        return subprocess.Popen(command, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, env=env,
-                                start_new_session=True)
+        return subprocess.Popen(
+            command, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True
+        )
 
 
 def drive(ctx: Context, parallel: int, scale: float, total: float, only: list[str] | None) -> list[dict]:
     """Run the parts in processes of their own, `parallel` at a time, each within its
     budget (times `scale`) and all within `total` seconds; return their reports."""
     run_id = uuid.uuid4().hex
-    env = {**os.environ, INNER_ENV: "1", RUN_ENV: run_id, "PYTHONUNBUFFERED": "1",
-           "GRADER_COURSE_ROOT": str(ROOT),
-           # grading processes side by side: a few intra-op threads each, not one per core each
-           "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // (2 * parallel)))),
-           "PYTHONPATH": os.pathsep.join([str(ROOT), str(TESTS), *filter(None, [os.environ.get("PYTHONPATH")])])}
+    env = {
+        **os.environ,
+        INNER_ENV: "1",
+        RUN_ENV: run_id,
+        "PYTHONUNBUFFERED": "1",
+        "GRADER_COURSE_ROOT": str(ROOT),
+        # grading processes side by side: a few intra-op threads each, not one per core each
+        "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // (2 * parallel)))),
+        "PYTHONPATH": os.pathsep.join([str(ROOT), str(TESTS), *filter(None, [os.environ.get("PYTHONPATH")])]),
+    }
     queue = [(n, b * scale) for n, b, _ in PARTS if only is None or n in only]
     running: dict[str, tuple[subprocess.Popen, float, float]] = {}
     reports: dict[str, dict] = {}
@@ -663,8 +821,15 @@ def drive(ctx: Context, parallel: int, scale: float, total: float, only: list[st
             while queue and len(running) < parallel:
                 name, budget = queue.pop(0)
                 if left < 20:
-                    reports[name] = {"name": name, "ok": False, "seconds": 0.0, "data": {}, "checks": [
-                        {"name": "started", "ok": False, "detail": f"not started: {left:.0f} s of {total:.0f} left"}]}
+                    reports[name] = {
+                        "name": name,
+                        "ok": False,
+                        "seconds": 0.0,
+                        "data": {},
+                        "checks": [
+                            {"name": "started", "ok": False, "detail": f"not started: {left:.0f} s of {total:.0f} left"}
+                        ],
+                    }
                     _print_part(reports[name], budget)
                     continue
                 budget = min(budget, left)
@@ -682,8 +847,13 @@ def drive(ctx: Context, parallel: int, scale: float, total: float, only: list[st
                     except ProcessLookupError:
                         pass
                     proc.wait()
-                    report = {"name": name, "ok": False, "seconds": round(took, 1), "data": {}, "checks": [
-                        {"name": "within its budget", "ok": False, "detail": f"killed after {took:.0f} s"}]}
+                    report = {
+                        "name": name,
+                        "ok": False,
+                        "seconds": round(took, 1),
+                        "data": {},
+                        "checks": [{"name": "within its budget", "ok": False, "detail": f"killed after {took:.0f} s"}],
+                    }
                     partial = ctx.workdir / f"{name}.json"
                     if partial.exists():
                         partial.unlink()
@@ -710,8 +880,12 @@ def _read_report(name: str, path: Path, code: int, took: float) -> dict:
     try:
         report = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        report = {"name": name, "ok": False, "data": {}, "checks": [
-            {"name": "part finished", "ok": False, "detail": f"no report (exit code {code})"}]}
+        report = {
+            "name": name,
+            "ok": False,
+            "data": {},
+            "checks": [{"name": "part finished", "ok": False, "detail": f"no report (exit code {code})"}],
+        }
     report["seconds"] = round(took, 1)
     return report
 
@@ -732,8 +906,10 @@ def _print_part(report: dict, budget: float) -> None:
         else:
             print(f"    ok   {item['name']}" + (f": {item['detail'][:160]}" if item["detail"] else ""), flush=True)
     if not report["ok"] and report.get("log_tail"):
-        print("    --- log tail ---\n" + "\n".join("    " + l for l in report["log_tail"].splitlines()[-25:]),
-              flush=True)
+        print(
+            "    --- log tail ---\n" + "\n".join("    " + line for line in report["log_tail"].splitlines()[-25:]),
+            flush=True,
+        )
 
 
 def coverage_part(reports: list[dict], ctx: Context) -> dict:
@@ -749,9 +925,14 @@ def coverage_part(reports: list[dict], ctx: Context) -> dict:
         missing = {n: c["missing"][:5] for n, c in per.items() if c["missing"]}
         empty = [n for n, c in per.items() if any(c["on"].get(d, 0) == 0 for d in ctx.devices)]
         counts = {n: c["on"] for n, c in per.items()}
-        checks.note(f"{report['name']}: every device test ran on {'+'.join(ctx.devices)}", not missing and not empty,
-                    json.dumps(missing or {"no test on a device": empty} if (missing or empty) else
-                               counts["reference"], ensure_ascii=False))
+        checks.note(
+            f"{report['name']}: every device test ran on {'+'.join(ctx.devices)}",
+            not missing and not empty,
+            json.dumps(
+                missing or {"no test on a device": empty} if (missing or empty) else counts["reference"],
+                ensure_ascii=False,
+            ),
+        )
     if not checks.items:
         checks.note("grading parts", False, "none ran")
     return {"name": "cuda_coverage", "ok": checks.ok, "checks": checks.items, "data": {}, "seconds": 0.0}
@@ -764,10 +945,15 @@ def default_parallel(cores: int | None = None) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--devices", default="cpu,cuda",
-                        help="cpu,cuda (default: the GPU check); cpu: a plumbing run without a GPU")
-    parser.add_argument("--parallel", type=int, default=default_parallel(),
-                        help="parts run side by side (default: all 6 with 16 cores or more, 3 with 8, else 1)")
+    parser.add_argument(
+        "--devices", default="cpu,cuda", help="cpu,cuda (default: the GPU check); cpu: a plumbing run without a GPU"
+    )
+    parser.add_argument(
+        "--parallel",
+        type=int,
+        default=default_parallel(),
+        help="parts run side by side (default: all 6 with 16 cores or more, 3 with 8, else 1)",
+    )
     parser.add_argument("--budget-scale", type=float, default=1.0, help="multiply every part's budget")
     parser.add_argument("--total", type=float, default=TOTAL_SECONDS, help="seconds for the whole check")
     parser.add_argument("--only", help="comma-separated part names (default: all)")
@@ -799,9 +985,12 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     info = machine()
     plumbing = "cuda" not in devices
-    print(f"GPU check on {info.get('gpu', 'no GPU')}: torch {info['torch']}, python {info['python']}, "
-          f"{info['cores']} cores, sandbox {info['sandbox']}"
-          + ("  [cpu plumbing run: not a GPU check]" if plumbing else ""), flush=True)
+    print(
+        f"GPU check on {info.get('gpu', 'no GPU')}: torch {info['torch']}, python {info['python']}, "
+        f"{info['cores']} cores, sandbox {info['sandbox']}"
+        + ("  [cpu plumbing run: not a GPU check]" if plumbing else ""),
+        flush=True,
+    )
     workdir = Path(tempfile.mkdtemp(prefix="gpu_check-"))
     ctx = Context(devices, not plumbing, problem is None, workdir)
     only = args.only.split(",") if args.only else None
@@ -825,14 +1014,28 @@ def main(argv: list[str] | None = None) -> int:
     label = "GPU CHECK (cpu plumbing only, not a GPU check)" if plumbing else "GPU CHECK"
     verdict = "passed" if passed == len(reports) and reports else "FAILED"
     failed = [r["name"] for r in reports if not r["ok"]]
-    summary = (f"{label}: {passed}/{len(reports)} {verdict} (torch {info['torch']}, {info.get('gpu', 'no GPU')}, "
-               f"sandbox {sandbox}, {seconds:.0f} s)" + (f"; failed: {', '.join(failed)}" if failed else ""))
+    summary = (
+        f"{label}: {passed}/{len(reports)} {verdict} (torch {info['torch']}, {info.get('gpu', 'no GPU')}, "
+        f"sandbox {sandbox}, {seconds:.0f} s)" + (f"; failed: {', '.join(failed)}" if failed else "")
+    )
     report_path = args.report or (os.path.join(os.environ["OUT"], "gpu_check.json") if os.environ.get("OUT") else None)
     if report_path:
         Path(report_path).parent.mkdir(parents=True, exist_ok=True)
-        Path(report_path).write_text(json.dumps({"summary": summary, "ok": verdict == "passed", "machine": info,
-                                                 "seconds": round(seconds, 1), "devices": list(devices),
-                                                 "parts": reports}, ensure_ascii=False, indent=1), encoding="utf-8")
+        Path(report_path).write_text(
+            json.dumps(
+                {
+                    "summary": summary,
+                    "ok": verdict == "passed",
+                    "machine": info,
+                    "seconds": round(seconds, 1),
+                    "devices": list(devices),
+                    "parts": reports,
+                },
+                ensure_ascii=False,
+                indent=1,
+            ),
+            encoding="utf-8",
+        )
         Path(report_path).with_suffix(".log").write_text(logs, encoding="utf-8")
         print(f"report: {report_path} (logs: {Path(report_path).with_suffix('.log')})", flush=True)
     print(summary, flush=True)

@@ -3,10 +3,10 @@ exactly its exercise's marks with the expected hint, every correct alternative g
 marks (the variants are listed in grader/assignments/a<id>/variants.py)."""
 
 import pytest
+from variant_harness import check_variant, grade_variants
 
 from grader.course import assignment_ids, load_assignment
 from grader.variants import load_variants
-from variant_harness import check_variant, grade_variants
 
 ASSIGNMENTS = assignment_ids()
 # At least this many mutants and correct alternatives per assignment (from the issues).
@@ -15,25 +15,39 @@ CASES = [(a, v) for a in ASSIGNMENTS for v in load_variants(a)]
 
 
 @pytest.fixture(scope="module")
-def graded(tmp_path_factory):
+def graded(request, tmp_path_factory):
+    """assignment id -> its graded variants: the reference and the variants this run selected
+    (`-k 01_neurons-mutant_step_gt_zero` grades that one and the reference, not all of them)."""
     cache: dict[str, dict] = {}
 
     def results(assignment_id):
         if assignment_id not in cache:
             folder = tmp_path_factory.mktemp(assignment_id)
-            cache[assignment_id] = grade_variants(assignment_id, load_variants(assignment_id), folder)
+            wanted = selected_variants(request.session.items, assignment_id)
+            cache[assignment_id] = grade_variants(assignment_id, wanted, folder)
         return cache[assignment_id]
 
     return results
+
+
+def selected_variants(items, assignment_id: str):
+    names = set()
+    for item in items:
+        params = item.callspec.params if hasattr(item, "callspec") else {}
+        if params.get("assignment_id") == assignment_id and "variant" in params:
+            names.add(params["variant"].name)
+    return [v for v in load_variants(assignment_id) if v.name in names]
 
 
 @pytest.mark.parametrize("assignment_id", ASSIGNMENTS)
 def test_reference_full_marks(graded, assignment_id):
     reference = graded(assignment_id)["reference"]
     assert reference["score"] == reference["max_score"] == load_assignment(assignment_id).max_score, [
-        (t["name"], t["output"]) for t in reference["tests"] if t["status"] != "passed"]
+        (t["name"], t["output"]) for t in reference["tests"] if t["status"] != "passed"
+    ]
 
 
+@pytest.mark.slow  # every mutant and alternative of every assignment
 @pytest.mark.parametrize("assignment_id, variant", CASES, ids=[f"{a}-{v.name}" for a, v in CASES])
 def test_variant(graded, assignment_id, variant):
     check_variant(graded(assignment_id), variant)

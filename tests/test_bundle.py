@@ -2,6 +2,7 @@
 kit, nothing that reveals a solution or a hidden test, and self-checks that work from the
 bundle alone."""
 
+import itertools
 import json
 import re
 import subprocess
@@ -29,7 +30,7 @@ def solution_snippets(assignment_id: str) -> set[str]:
                 region, inside = [], True
             elif stripped == SOLUTION_END:
                 inside = False
-                snippets.update("\n".join(pair) for pair in zip(region, region[1:]))
+                snippets.update("\n".join(pair) for pair in itertools.pairwise(region))
             elif inside and stripped and not stripped.startswith("#"):
                 region.append(stripped)
     return snippets
@@ -50,7 +51,7 @@ def test_bundle_holds_no_solution_and_no_hidden_test(bundles, assignment_id):
     folder = bundles[assignment_id]
     files = [p for p in folder.rglob("*") if p.is_file()]
     names = {p.name for p in files}
-    assert not names & set(HIDDEN_FILES)
+    assert not names & set(HIDDEN_FILES) and not any(n.startswith("hidden_") for n in names)
     assert not any(part in ("source", "solutions", "exercises") for p in files for part in p.relative_to(folder).parts)
     others = [a for a in ASSIGNMENTS if a != assignment_id]
     assert not any(f"a{other}" in p.parts for other in others for p in files)  # only this assignment's checks
@@ -92,13 +93,20 @@ print(result["score"], result["max_score"])
 """
 
 
+@pytest.mark.slow  # each assignment's public checks run from its bundle
 @pytest.mark.parametrize("assignment_id", ASSIGNMENTS)
 def test_bundle_self_checks_work_on_their_own(bundles, assignment_id, tmp_path):
     folder = bundles[assignment_id]
     solved = tmp_path / "solved.ipynb"
     solved.write_text(json.dumps(typed_in_release(assignment_id)), encoding="utf-8")
-    done = subprocess.run([sys.executable, "-c", SELF_CHECK, str(solved), assignment_id], cwd=folder,
-                          capture_output=True, text=True, timeout=300, env={"PATH": "/usr/bin:/bin"})
+    done = subprocess.run(
+        [sys.executable, "-c", SELF_CHECK, str(solved), assignment_id],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={"PATH": "/usr/bin:/bin"},
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     score, max_score = map(float, done.stdout.split()[-2:])
     assert score == max_score > 0

@@ -115,8 +115,9 @@ def test_v2_next_sandbox_from_the_leaf_uses_the_same_subtree(tmp_path, monkeypat
     kernel = Kernel(monkeypatch, root)
     cgroups = Cgroups(root, lambda: f"0::{OWN}/grader-supervisor\n")
     assert cgroups.paths == [base / cgroups.name]  # a sibling of the leaf, not inside it
-    assert [name for name, _ in kernel.writes] == [f"{OWN[1:]}/<sandbox>/{file}"
-                                                  for file in ("memory.max", "memory.swap.max", "pids.max")]
+    assert [name for name, _ in kernel.writes] == [
+        f"{OWN[1:]}/<sandbox>/{file}" for file in ("memory.max", "memory.swap.max", "pids.max")
+    ]
     assert isolation_label(None, cgroups) == "bwrap+cgroups(v2: memory, pids)"
 
 
@@ -126,9 +127,11 @@ def test_v2_root_cgroup_needs_no_move_and_swap_may_be_off(tmp_path, monkeypatch)
     (root / "cgroup.procs").write_text("1\n")
     kernel = Kernel(monkeypatch, root, interface=("memory.max", "pids.max"))  # no swap accounting
     cgroups = Cgroups(root, lambda: "0::/\n")
-    assert kernel.writes == [("cgroup.subtree_control", "+memory +pids"),
-                             ("<sandbox>/memory.max", str(SANDBOX_MEMORY_BYTES)),
-                             ("<sandbox>/pids.max", str(SANDBOX_PIDS))]
+    assert kernel.writes == [
+        ("cgroup.subtree_control", "+memory +pids"),
+        ("<sandbox>/memory.max", str(SANDBOX_MEMORY_BYTES)),
+        ("<sandbox>/pids.max", str(SANDBOX_PIDS)),
+    ]
     assert cgroups.paths == [root / cgroups.name] and cgroups.limits == ["memory", "pids"]
 
 
@@ -213,9 +216,11 @@ def test_v1_and_hybrid(tmp_path, monkeypatch):
         kernel = Kernel(monkeypatch, root, interface=("memory.memsw.limit_in_bytes",))
         cgroups = Cgroups(root, lambda: pytest.fail("v1 does not read /proc/self/cgroup"))
         assert cgroups.paths == [root / "pids" / cgroups.name, root / "memory" / cgroups.name]
-        assert kernel.writes == [("pids/<sandbox>/pids.max", str(SANDBOX_PIDS)),
-                                 ("memory/<sandbox>/memory.limit_in_bytes", str(SANDBOX_MEMORY_BYTES)),
-                                 ("memory/<sandbox>/memory.memsw.limit_in_bytes", str(SANDBOX_MEMORY_BYTES))]
+        assert kernel.writes == [
+            ("pids/<sandbox>/pids.max", str(SANDBOX_PIDS)),
+            ("memory/<sandbox>/memory.limit_in_bytes", str(SANDBOX_MEMORY_BYTES)),
+            ("memory/<sandbox>/memory.memsw.limit_in_bytes", str(SANDBOX_MEMORY_BYTES)),
+        ]
         assert isolation_label(None, cgroups) == "bwrap+cgroups(v1: memory, pids)"
         for path in cgroups.paths:
             emptied(path)
@@ -235,9 +240,9 @@ def test_labels_and_the_warning(tmp_path, monkeypatch, capsys):
     assert isolation_label("bwrap is not installed", None) == "process (no sandbox: bwrap is not installed)"
     cgroups = Cgroups(tmp_path)
     assert isolation_label(None, cgroups) == f"bwrap (no cgroup limits: no cgroup filesystem at {tmp_path})"
-    monkeypatch.setattr(launcher, "_warned_limits", False)
-    launcher._warn_no_limits(cgroups.problem)
-    launcher._warn_no_limits(cgroups.problem)
+    monkeypatch.setattr(launcher, "_warned", set())
+    launcher._warn_once(launcher.NO_LIMITS, cgroups.problem)
+    launcher._warn_once(launcher.NO_LIMITS, cgroups.problem)
     err = capsys.readouterr().err
     assert err.count("WITHOUT cgroup limits") == 1 and "no cgroup filesystem" in err
 
@@ -261,9 +266,26 @@ def test_a_real_grading_run_names_the_limits_in_force(tmp_path, root):
     subs = tmp_path / "subs"
     subs.mkdir()
     (subs / "typed_in.ipynb").write_text(json.dumps(typed_in_release("01_neurons", root=root)), encoding="utf-8")
-    proc = subprocess.Popen([sys.executable, "-m", "grader", "grade", str(subs), "--assignment", "01_neurons",
-                             "--out", str(tmp_path / "out"), "--quiet", "--jobs", "1"],
-                            cwd=root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "grader",
+            "grade",
+            str(subs),
+            "--assignment",
+            "01_neurons",
+            "--out",
+            str(tmp_path / "out"),
+            "--quiet",
+            "--jobs",
+            "1",
+        ],
+        cwd=root,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     _, err = proc.communicate(timeout=300)
     assert proc.returncode == 0, err
     label = json.loads((tmp_path / "out" / "typed_in.json").read_text(encoding="utf-8"))["extra_data"]["isolation"]

@@ -11,7 +11,6 @@ import subprocess
 import sys
 
 import pytest
-
 from conftest import ROOT, cuda_available
 
 SCRIPT = ROOT / "tests" / "gpu_check.py"
@@ -30,8 +29,9 @@ def test_refuses_without_cuda():
 @pytest.mark.skipif(cuda_available(), reason=NO_CUDA_HERE)
 def test_the_one_command_refuses_without_cuda_and_installs_nothing():
     env = {**os.environ, "PYTHON": sys.executable, "GPU_CHECK_INSTALL": "0"}
-    proc = subprocess.run(["bash", str(ROOT / "tests" / "gpu_check.sh")], cwd=ROOT, capture_output=True, text=True,
-                          timeout=120, env=env)
+    proc = subprocess.run(
+        ["bash", str(ROOT / "tests" / "gpu_check.sh")], cwd=ROOT, capture_output=True, text=True, timeout=120, env=env
+    )
     assert proc.returncode == 2, (proc.stdout, proc.stderr)
     assert "GPU CHECK: refused" in proc.stdout or "no usable Python" in proc.stdout, proc.stdout
 
@@ -40,8 +40,13 @@ def test_a_plumbing_run_on_the_cpu_reports(tmp_path):
     """One part on the CPU alone: the driver, a part's own process, the summary line and the
     JSON report (the whole check on the CPU: `python tests/gpu_check.py --devices cpu`)."""
     report = tmp_path / "gpu_check.json"
-    proc = subprocess.run([sys.executable, str(SCRIPT), "--devices", "cpu", "--only", "gpu_memory_cap",
-                           "--report", str(report)], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [sys.executable, str(SCRIPT), "--devices", "cpu", "--only", "gpu_memory_cap", "--report", str(report)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     last = proc.stdout.strip().splitlines()[-1]
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
     assert last.startswith("GPU CHECK (cpu plumbing only, not a GPU check): 1/1 passed ("), last
@@ -51,16 +56,19 @@ def test_a_plumbing_run_on_the_cpu_reports(tmp_path):
 
 
 def test_importing_it_has_no_side_effects(tmp_path):
-    code = ("import os, sys\n"
-            "before = (list(sys.path), dict(os.environ), set(sys.modules), os.getcwd())\n"
-            "import gpu_check\n"
-            "heavy = sorted(m for m in set(sys.modules) - before[2] if m.split('.')[0] in ('torch', 'grader', 'numpy'))\n"
-            "assert (list(sys.path), dict(os.environ), os.getcwd()) == (before[0], before[1], before[3]), 'changed'\n"
-            "assert not heavy, heavy\n"
-            "print('clean')\n")
+    code = (
+        "import os, sys\n"
+        "before = (list(sys.path), dict(os.environ), set(sys.modules), os.getcwd())\n"
+        "import gpu_check\n"
+        "heavy = sorted(m for m in set(sys.modules) - before[2] if m.split('.')[0] in ('torch', 'grader', 'numpy'))\n"
+        "assert (list(sys.path), dict(os.environ), os.getcwd()) == (before[0], before[1], before[3]), 'changed'\n"
+        "assert not heavy, heavy\n"
+        "print('clean')\n"
+    )
     env = {**os.environ, "PYTHONPATH": str(ROOT / "tests"), "PYTHONDONTWRITEBYTECODE": "1"}
-    proc = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=60,
-                          env=env)
+    proc = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=60, env=env
+    )
     assert proc.returncode == 0 and proc.stdout == "clean\n", (proc.stdout, proc.stderr)
     assert not list(tmp_path.iterdir())
 
@@ -81,21 +89,32 @@ def test_results_are_read_in_both_shapes():
     test (`extra_data.devices`): the same runs, outcomes and missing devices."""
     import gpu_check
 
-    per_device = {"tests": [
-        _test("f: valores [cpu]", "f", "passed", "cpu"), _test("f: valores [cuda]", "f", "failed", "cuda", hint="x"),
-        _test("f: valores [cpu]", "f", "passed", "cpu"), _test("f: valores [cuda]", "f", "passed", "cuda"),
-        _test("f: exemplo", "f", "passed"), _test("g: forma [cpu]", "g", "passed", "cpu")]}
-    per_test = {"tests": [
-        _test("f: valores", "f", "failed", "cuda", {"cpu": "passed", "cuda": "failed"}, hint="x"),
-        _test("f: valores", "f", "passed", "cuda", {"cpu": "passed", "cuda": "passed"}),
-        _test("f: exemplo", "f", "passed"), _test("g: forma", "g", "passed", "cpu", {"cpu": "passed"})]}
+    per_device = {
+        "tests": [
+            _test("f: valores [cpu]", "f", "passed", "cpu"),
+            _test("f: valores [cuda]", "f", "failed", "cuda", hint="x"),
+            _test("f: valores [cpu]", "f", "passed", "cpu"),
+            _test("f: valores [cuda]", "f", "passed", "cuda"),
+            _test("f: exemplo", "f", "passed"),
+            _test("g: forma [cpu]", "g", "passed", "cpu"),
+        ]
+    }
+    per_test = {
+        "tests": [
+            _test("f: valores", "f", "failed", "cuda", {"cpu": "passed", "cuda": "failed"}, hint="x"),
+            _test("f: valores", "f", "passed", "cuda", {"cpu": "passed", "cuda": "passed"}),
+            _test("f: exemplo", "f", "passed"),
+            _test("g: forma", "g", "passed", "cpu", {"cpu": "passed"}),
+        ]
+    }
     for result in (per_device, per_test):
         runs = gpu_check.device_runs(result)
         assert [(r.exercise, r.name, r.outcomes, r.has_device, r.hints) for r in runs] == [
             ("f", "f: valores", {"cpu": "passed", "cuda": "failed"}, True, {"x"}),
             ("f", "f: valores", {"cpu": "passed", "cuda": "passed"}, True, set()),
             ("f", "f: exemplo", {"cpu": "passed"}, False, set()),
-            ("g", "g: forma", {"cpu": "passed"}, True, set())]
+            ("g", "g: forma", {"cpu": "passed"}, True, set()),
+        ]
         report = gpu_check.coverage(result, ("cpu", "cuda"))
         assert report["device_tests"] == 3 and report["on"] == {"cpu": 3, "cuda": 2}
         assert report["missing"] == ["g: forma: ran on ['cpu']"]
@@ -103,8 +122,10 @@ def test_results_are_read_in_both_shapes():
 
 @pytest.mark.gpu
 @pytest.mark.slow
-@pytest.mark.skipif(not cuda_available(), reason="CUDA is not available on this machine: the GPU check "
-                                                 "(bash tests/gpu_check.sh) runs on a CUDA machine")
+@pytest.mark.skipif(
+    not cuda_available(),
+    reason="CUDA is not available on this machine: the GPU check (bash tests/gpu_check.sh) runs on a CUDA machine",
+)
 def test_the_gpu_check_passes():
     if os.environ.get("GPU_CHECK_INNER"):
         pytest.skip("inside the GPU check itself")

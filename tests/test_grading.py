@@ -3,6 +3,7 @@
 import copy
 import csv
 import json
+import os
 import re
 import subprocess
 import sys
@@ -55,6 +56,7 @@ def test_typed_in_release_gets_full_marks(batch):
     assert results["as_script"]["score"] == 19
 
 
+@pytest.mark.slow  # every assignment graded in full (the fast tier grades each reference once)
 @pytest.mark.parametrize("assignment_id", [a for a in assignment_ids() if a != A])
 def test_typed_in_release_of_every_assignment(root, tmp_path, assignment_id):
     path = tmp_path / f"{assignment_id}.ipynb"
@@ -109,6 +111,7 @@ def test_gradebook_csv(batch, tmp_path):
     assert {r[0]: float(r[-2]) for r in rows[1:]}["typed_in"] == 19
 
 
+@pytest.mark.slow  # the batch graded a second time
 def test_grading_is_deterministic(batch, tmp_path):
     _, _, paths = batch
     again = grade_batch(paths, A, tmp_path, GradeOptions(), jobs=1)
@@ -134,12 +137,32 @@ def test_submission_names_tell_duplicates_apart(tmp_path):
     assert submission_names([a])[a] == "lista"
 
 
+@pytest.mark.slow  # the batch graded again through the CLI
 def test_cli_grades_a_folder_in_english(batch, tmp_path, root):
     _, _, paths = batch
     out = tmp_path / "cli"
-    proc = subprocess.run([sys.executable, "-m", "grader", "grade", str(paths[0].parent), "--assignment", A,
-                           "--out", str(out), "--lang", "en", "--quiet", "--jobs", "1"],
-                          capture_output=True, text=True, cwd=root, timeout=300)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "grader",
+            "grade",
+            str(paths[0].parent),
+            "--assignment",
+            A,
+            "--out",
+            str(out),
+            "--lang",
+            "en",
+            "--quiet",
+            "--jobs",
+            "1",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=root,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr
     assert (out / "gradebook.csv").exists() and len(list(out.glob("*.json"))) == len(paths)
     assert "submission" in proc.stdout and "Results in" in proc.stdout
@@ -192,3 +215,50 @@ def test_released_notebooks_hide_solutions(root, assignment_id):
         last_line = exercise.reference.strip().split("\n")[-1].strip()  # e.g. the reference's return
         if len(last_line) > 20:
             assert last_line not in released_code, (exercise.id, last_line)
+
+
+def test_resume_grades_again_what_the_grader_failed(batch, tmp_path):
+    """A result written because the grader failed (not the student) is not kept by --resume;
+    an unreadable submission's result is the student's and is kept."""
+    _, out, paths = batch
+    failed = json.loads((out / "typed_in.json").read_text(encoding="utf-8"))
+    failed.update(score=0, output="grader crashed")
+    failed["extra_data"]["grader_error"] = True
+    (tmp_path / "typed_in.json").write_text(json.dumps(failed), encoding="utf-8")
+    unreadable = json.loads((out / "truncated.json").read_text(encoding="utf-8"))
+    assert unreadable["extra_data"]["grader_error"] is False
+    unreadable["output"] = "kept"
+    (tmp_path / "truncated.json").write_text(json.dumps(unreadable), encoding="utf-8")
+    chosen = [p for p in paths if p.stem in ("typed_in", "truncated")]
+    results = dict(zip((p.stem for p in chosen), grade_batch(chosen, A, tmp_path, GradeOptions(), resume=True)))
+    assert results["typed_in"]["score"] == 19 and not results["typed_in"]["extra_data"]["grader_error"]
+    assert results["truncated"]["output"] == "kept"
+
+
+def test_options_reach_the_launcher_not_the_environment(batch, tmp_path, monkeypatch):
+    """Hidden folders and the GPU share travel in GradeOptions to the student session; no
+    environment variable carries them, so one batch's settings never stick to the next."""
+    import grader.grading as grading
+
+    seen = []
+    real = grading.StudentSession
+
+    def spy(*args, **kwargs):
+        seen.append(kwargs["settings"])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(grading, "StudentSession", spy)
+    _, _, paths = batch
+    typed = [p for p in paths if p.stem == "typed_in"]
+
+    def environment():  # the nested pytest run of the graders manages PYTEST_CURRENT_TEST
+        return {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
+
+    before = environment()
+    grade_batch(typed, A, tmp_path / "a", GradeOptions(gpu_share=0.6), jobs=1)
+    grade_batch(typed, A, tmp_path / "b", GradeOptions(gpu_share=0.3, hidden=("/srv/other",)), jobs=1)
+    assert environment() == before
+    first, second = seen
+    assert first.gpu_memory_fraction == 0.6 and second.gpu_memory_fraction == 0.3
+    assert str((tmp_path / "a").resolve()) in first.hidden and str(typed[0].parent.resolve()) in first.hidden
+    assert "/srv/other" in second.hidden and str((tmp_path / "a").resolve()) not in second.hidden

@@ -25,17 +25,26 @@ def grader_tests(path: Path) -> list[tuple[str, str | None, str | None]]:
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name.startswith("test"):
             exercise = None
             for decorator in node.decorator_list:
-                if (isinstance(decorator, ast.Call) and isinstance(decorator.func, ast.Attribute)
-                        and decorator.func.attr == "exercise" and decorator.args
-                        and isinstance(decorator.args[0], ast.Constant)):
+                if (
+                    isinstance(decorator, ast.Call)
+                    and isinstance(decorator.func, ast.Attribute)
+                    and decorator.func.attr == "exercise"
+                    and decorator.args
+                    and isinstance(decorator.args[0], ast.Constant)
+                ):
                     exercise = decorator.args[0].value
             found.append((node.name, exercise, ast.get_docstring(node)))
     return found
 
 
 def test_every_assignment_has_grader_modules():
-    assert {p.parent.name for p in GRADER_MODULES} >= {"a01_neurons", "a02_tensors", "a03_training", "a04_cnn",
-                                                       "a05_transfer"}
+    assert {p.parent.name for p in GRADER_MODULES} >= {
+        "a01_neurons",
+        "a02_tensors",
+        "a03_training",
+        "a04_cnn",
+        "a05_transfer",
+    }
     assert {p.name for p in GRADER_MODULES} == {"test_public.py", "test_hidden.py"}
 
 
@@ -72,17 +81,20 @@ def test_name_from_doc():
 def expected_names(lang: str) -> set[str]:
     """`<exercise>: <name>` of every 01_neurons grader test, as results.json names them."""
     folder = ROOT / "grader" / "assignments" / "a01_neurons"
-    return {f"{exercise}: {name_from_doc(doc, lang)}"
-            for path in (folder / "test_public.py", folder / "test_hidden.py")
-            for _, exercise, doc in grader_tests(path)}
+    return {
+        f"{exercise}: {name_from_doc(doc, lang)}"
+        for path in (folder / "test_public.py", folder / "test_hidden.py")
+        for _, exercise, doc in grader_tests(path)
+    }
 
 
 @pytest.fixture(scope="module")
 def graded(root):
     solution = root / "solutions" / A / f"{A}.ipynb"
     assignment = load_assignment(A)
-    return {lang: grade_submission(solution, assignment, GradeOptions(lang=lang, devices=("cpu",)))
-            for lang in ("en", "pt")}
+    return {
+        lang: grade_submission(solution, assignment, GradeOptions(lang=lang, devices=("cpu",))) for lang in ("en", "pt")
+    }
 
 
 @pytest.mark.parametrize("lang", ["en", "pt"])
@@ -104,10 +116,13 @@ def test_english_results_have_no_portuguese(graded):
     assert {t["output"] for t in graded["pt"]["tests"]} == {"Correto."}
 
 
-@pytest.mark.parametrize("lang, expected", [
-    ("en", "Internal grader error while grading this submission: RuntimeError: boom"),
-    ("pt", "Erro interno do corretor ao avaliar esta entrega: RuntimeError: boom"),
-])
+@pytest.mark.parametrize(
+    "lang, expected",
+    [
+        ("en", "Internal grader error while grading this submission: RuntimeError: boom"),
+        ("pt", "Erro interno do corretor ao avaliar esta entrega: RuntimeError: boom"),
+    ],
+)
 def test_internal_error_message_in_the_language_asked(monkeypatch, tmp_path, lang, expected):
     def broken(*args, **kwargs):
         raise RuntimeError("boom")
@@ -136,8 +151,9 @@ def test_summary_table_and_cli_messages_in_the_language_asked(tmp_path, capsys, 
 def test_a_syntax_error_is_located_in_the_language_asked():
     from grader.engine.session import Limits, StudentSession, describe_error
 
-    with StudentSession(["x = 1", "def f(:\n    pass"], limits=Limits(call_seconds=2, cell_seconds=2,
-                                                                      submission_seconds=60)).start() as s:
+    with StudentSession(
+        ["x = 1", "def f(:\n    pass"], limits=Limits(call_seconds=2, cell_seconds=2, submission_seconds=60)
+    ).start() as s:
         error = s.cell_results[1].error
     assert describe_error(error, "en").startswith("SyntaxError: invalid syntax (cell 2, line 1)")
     assert describe_error(error, "pt").startswith("SyntaxError: invalid syntax (célula 2, linha 1)")

@@ -12,8 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from grader.course import assignment_ids, load_assignment
-from grader.integrity import (cells_of, grade_id_of, meta_of, missing_check_cells, notebook_flags, rebuilt,
-                              source_of)
+from grader.integrity import cells_of, grade_id_of, meta_of, missing_check_cells, notebook_flags, rebuilt, source_of
 from grader.variants import typed_in_release
 
 A = "01_neurons"
@@ -83,9 +82,25 @@ def nbformat_40(nb):
 
 
 def extra_grade_cell(nb):
-    nb["cells"].append({"cell_type": "code", "id": "bonus", "metadata": {"nbgrader": {
-        "grade": True, "grade_id": "bonus", "points": 100, "locked": False, "solution": False,
-        "schema_version": 3}}, "execution_count": None, "outputs": [], "source": "print(1)"})
+    nb["cells"].append(
+        {
+            "cell_type": "code",
+            "id": "bonus",
+            "metadata": {
+                "nbgrader": {
+                    "grade": True,
+                    "grade_id": "bonus",
+                    "points": 100,
+                    "locked": False,
+                    "solution": False,
+                    "schema_version": 3,
+                }
+            },
+            "execution_count": None,
+            "outputs": [],
+            "source": "print(1)",
+        }
+    )
 
 
 DAMAGE = {  # damage -> (flag codes, the cell they name)
@@ -142,6 +157,7 @@ def test_an_intact_submission_has_no_flag(assignment_id, root):
     layout = load_assignment(assignment_id).release_shape
     assert notebook_flags(typed_in_release(assignment_id), layout) == []
     assert notebook_flags(release(assignment_id, root), layout) == []
+
     def shape(cells):
         return [(c["cell_type"], c["id"], c["metadata"], source_of(c)) for c in cells]
 

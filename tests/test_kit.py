@@ -3,6 +3,7 @@
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -18,7 +19,11 @@ def solved_namespace(root, assignment_id):
     notebook = json.loads((root / "solutions" / assignment_id / f"{assignment_id}.ipynb").read_text(encoding="utf-8"))
     namespace = {"__name__": "__main__"}
     for cell in notebook["cells"]:
-        if cell["cell_type"] == "code" and not cell_source(cell).startswith("verificar") and "demo" not in cell.get("id", ""):
+        if (
+            cell["cell_type"] == "code"
+            and not cell_source(cell).startswith("verificar")
+            and "demo" not in cell.get("id", "")
+        ):
             exec(cell_source(cell), namespace)
     return namespace
 
@@ -74,18 +79,28 @@ def test_self_checks_are_silent_while_grading(monkeypatch, solved, capsys):
 def test_public_checks_show_no_hidden_inputs():
     from grader.assignments.a01_neurons import test_hidden, test_public
 
-    public = open(test_public.__file__, encoding="utf-8").read()
+    public = Path(test_public.__file__).read_text(encoding="utf-8")
     assert "test_hidden" not in public and "gen(" not in public
     assert test_hidden.__file__ != test_public.__file__
 
 
 def test_grader_check_command(root, tmp_path):
-    proc = subprocess.run([sys.executable, "-m", "grader", "check", str(root / "exercises" / A / f"{A}.ipynb")],
-                          capture_output=True, text=True, cwd=root, timeout=300)
+    proc = subprocess.run(
+        [sys.executable, "-m", "grader", "check", str(root / "exercises" / A / f"{A}.ipynb")],
+        capture_output=True,
+        text=True,
+        cwd=root,
+        timeout=300,
+    )
     assert proc.returncode == 1  # nothing attempted yet
     assert "⏳ mcp_neuron" in proc.stdout
-    proc = subprocess.run([sys.executable, "-m", "grader", "check", str(root / "solutions" / A / f"{A}.ipynb")],
-                          capture_output=True, text=True, cwd=root, timeout=300)
+    proc = subprocess.run(
+        [sys.executable, "-m", "grader", "check", str(root / "solutions" / A / f"{A}.ipynb")],
+        capture_output=True,
+        text=True,
+        cwd=root,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 

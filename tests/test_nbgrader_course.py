@@ -23,31 +23,43 @@ from grader.course import assignment_ids, load_assignment, nbgrader_meta
 from grader.grading import GradeOptions, grade_batch
 from grader.variants import Variant, load_variants, typed_in_release
 
+pytestmark = pytest.mark.slow  # real nbgrader courses, end to end
+
 A = "01_neurons"
 ENV = {**os.environ, "PATH": str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", "")}
 
 # Wrong answers that win full marks when the checks run in the student's kernel: an object
 # equal to everything, and the self-check function replaced by one that always passes.
-ATTACK = Variant("attack", {"mcp_neuron": (
-    "class Sempre(int):\n"
-    "    def __eq__(self, other):\n"
-    "        return True\n"
-    "    __hash__ = int.__hash__\n\n\n"
-    "def mcp_neuron(inputs, threshold):\n"
-    "    return Sempre(0)\n\n\n"
-    "import grader.kit\n\n\n"
-    "def verificar(*args, **kwargs):\n"
-    "    print('Tudo certo!')\n\n\n"
-    "grader.kit.verificar = verificar\n"
-)})
+ATTACK = Variant(
+    "attack",
+    {
+        "mcp_neuron": (
+            "class Sempre(int):\n"
+            "    def __eq__(self, other):\n"
+            "        return True\n"
+            "    __hash__ = int.__hash__\n\n\n"
+            "def mcp_neuron(inputs, threshold):\n"
+            "    return Sempre(0)\n\n\n"
+            "import grader.kit\n\n\n"
+            "def verificar(*args, **kwargs):\n"
+            "    print('Tudo certo!')\n\n\n"
+            "grader.kit.verificar = verificar\n"
+        )
+    },
+)
 # A correct solution that writes to stderr and warns: nbgrader alone would give it zero.
-NOISY = Variant("noisy", {"relu": (
-    "import sys\nimport warnings\n\n\n"
-    "def relu(z):\n"
-    "    print('depurando relu', file=sys.stderr)\n"
-    "    warnings.warn('só um aviso')\n"
-    "    return torch.clamp(z, min=0)\n"
-)})
+NOISY = Variant(
+    "noisy",
+    {
+        "relu": (
+            "import sys\nimport warnings\n\n\n"
+            "def relu(z):\n"
+            "    print('depurando relu', file=sys.stderr)\n"
+            "    warnings.warn('só um aviso')\n"
+            "    return torch.clamp(z, min=0)\n"
+        )
+    },
+)
 
 
 def run(args, cwd):
@@ -112,10 +124,24 @@ def every_cell(notebook: dict, change) -> dict:
 
 
 # student -> the flag codes their notebook must get (none: an untouched notebook)
-FLAGS = {"alice": set(), "bob": set(), "carol": set(), "dave": set(), "frank": set(), "erin": {"deleted_test"},
-         "eve": {"duplicated"}, "gina": {"schema_version"}, "hugo": {"metadata_changed"}, "ivan": {"renamed"},
-         "jane": {"no_metadata", "old_format"}, "kim": {"metadata_changed", "locked_edited"},
-         "leo": {"deleted_answer"}, "mia": {"old_format"}, "nina": {"renamed_file"}, "rita": {"not_graded"}}
+FLAGS = {
+    "alice": set(),
+    "bob": set(),
+    "carol": set(),
+    "dave": set(),
+    "frank": set(),
+    "erin": {"deleted_test"},
+    "eve": {"duplicated"},
+    "gina": {"schema_version"},
+    "hugo": {"metadata_changed"},
+    "ivan": {"renamed"},
+    "jane": {"no_metadata", "old_format"},
+    "kim": {"metadata_changed", "locked_edited"},
+    "leo": {"deleted_answer"},
+    "mia": {"old_format"},
+    "nina": {"renamed_file"},
+    "rita": {"not_graded"},
+}
 EMPTY = "sam"  # submitted a folder without a notebook
 
 
@@ -147,13 +173,15 @@ def course_run(root, tmp_path_factory):
         "erin": submit(course, "erin", A, without_cells(typed_in_release(A), "test_sigmoid")),
         "frank": submit(course, "frank", A, typed_in_release(A, NOISY)),
         "eve": submit(course, "eve", A, duplicated),
-        "gina": submit(course, "gina", A, every_cell(typed_in_release(A, wrong),
-                                                     lambda meta: meta.update(schema_version=4))),
+        "gina": submit(
+            course, "gina", A, every_cell(typed_in_release(A, wrong), lambda meta: meta.update(schema_version=4))
+        ),
         "hugo": submit(course, "hugo", A, with_cell(typed_in_release(A, wrong), "test_mcp_neuron", demote)),
         "ivan": submit(course, "ivan", A, with_cell(typed_in_release(A, wrong), "test_mcp_neuron", rename)),
         "jane": submit(course, "jane", A, pasted(typed_in_release(A))),
-        "kim": submit(course, "kim", A, with_cell(typed_in_release(A, wrong), "test_mcp_neuron",
-                                                  raise_points_and_replace)),
+        "kim": submit(
+            course, "kim", A, with_cell(typed_in_release(A, wrong), "test_mcp_neuron", raise_points_and_replace)
+        ),
         "leo": submit(course, "leo", A, without_cells(typed_in_release(A), "sigmoid")),
         "mia": submit(course, "mia", A, nbformat_40(typed_in_release(A, wrong))),
     }
@@ -165,8 +193,14 @@ def course_run(root, tmp_path_factory):
     paths["rita"].write_text('{"cells": [', encoding="utf-8")  # cut off mid-upload
     (course / "submitted" / EMPTY / A).mkdir(parents=True)
     (course / "submitted" / EMPTY / A / "timestamp.txt").write_text("2026-12-01 10:00:00", encoding="utf-8")
-    done = subprocess.run([sys.executable, "-m", "grader", "autograde", A, "--jobs", "2", "--quiet"],
-                          cwd=course, env=ENV, capture_output=True, text=True, timeout=900)
+    done = subprocess.run(
+        [sys.executable, "-m", "grader", "autograde", A, "--jobs", "2", "--quiet"],
+        cwd=course,
+        env=ENV,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
     run([sys.executable, "-m", "nbgrader", "generate_feedback", A, "--force"], course)
     run([sys.executable, "-m", "nbgrader", "export"], course)
@@ -230,7 +264,9 @@ def test_a_tampered_check_cell_never_scores_more_than_the_engine(course_run):
         for student in ("hugo", "ivan", "kim"):
             grades = {g.name: g for g in gradebook.find_submission_notebook(A, A, student).grades}
             assert grades["test_mcp_neuron"].max_score == load_assignment(A).exercise("mcp_neuron").points
-            assert grades["test_mcp_neuron"].score == 0 == cli[student]["extra_data"]["exercises"]["mcp_neuron"]["score"]
+            assert (
+                grades["test_mcp_neuron"].score == 0 == cli[student]["extra_data"]["exercises"]["mcp_neuron"]["score"]
+            )
             assert not any(g.needs_manual_grade for g in grades.values())
 
 
@@ -260,9 +296,11 @@ def test_when_nbgrader_refuses_the_notebook_is_rebuilt_and_then_written_directly
     export with the engine's score, paul gets feedback, quinn is untouched."""
     course = make_course(root, tmp_path, A)
     mutant = next(v for v in load_variants(A) if v.name == "mutant_step_gt_zero")
-    paths = {"olga": submit(course, "olga", A, typed_in_release(A)),
-             "paul": submit(course, "paul", A, typed_in_release(A, mutant)),
-             "quinn": submit(course, "quinn", A, typed_in_release(A, mutant))}
+    paths = {
+        "olga": submit(course, "olga", A, typed_in_release(A)),
+        "paul": submit(course, "paul", A, typed_in_release(A, mutant)),
+        "quinn": submit(course, "quinn", A, typed_in_release(A, mutant)),
+    }
     summary = run([sys.executable, "-c", FLAKY_NBGRADER, A], course)
     run([sys.executable, "-m", "nbgrader", "generate_feedback", A, "--force"], course)
     run([sys.executable, "-m", "nbgrader", "export"], course)
@@ -272,7 +310,8 @@ def test_when_nbgrader_refuses_the_notebook_is_rebuilt_and_then_written_directly
         routes = {row["student"]: row["gradebook"] for row in csv.DictReader(handle)}
     assert routes == {"olga": "rebuilt", "paul": "direct", "quinn": "nbgrader"}
     assert "nbgrader exploded" not in summary and "nbgrader exploded" in (
-        course / "reports" / A / "autograde.log").read_text(encoding="utf-8")
+        course / "reports" / A / "autograde.log"
+    ).read_text(encoding="utf-8")
     assert "3 student(s) in the 01_neurons gradebook" in summary
     feedback = (course / "feedback" / "paul" / A / f"{A}.html").read_text(encoding="utf-8")
     assert "step: 0 / 1" in feedback
@@ -302,8 +341,12 @@ def test_every_assignment_autogrades_through_plain_nbgrader(root, tmp_path, assi
     config replaces its Execute step."""
     course = make_course(root, tmp_path, assignment_id)
     submit(course, "alice", assignment_id, typed_in_release(assignment_id))
-    submit(course, "carol", assignment_id, json.loads(
-        (root / "exercises" / assignment_id / f"{assignment_id}.ipynb").read_text(encoding="utf-8")))
+    submit(
+        course,
+        "carol",
+        assignment_id,
+        json.loads((root / "exercises" / assignment_id / f"{assignment_id}.ipynb").read_text(encoding="utf-8")),
+    )
     run([sys.executable, "-m", "nbgrader", "autograde", assignment_id], course)
     run([sys.executable, "-m", "nbgrader", "export"], course)
     grades = exported(course)

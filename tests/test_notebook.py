@@ -31,8 +31,12 @@ def test_duplicated_and_missing_cell_ids_are_fine(tmp_path):
 
 def test_nbformat_v3_worksheets(tmp_path):
     path = tmp_path / "v3.ipynb"
-    path.write_text(json.dumps({"nbformat": 3, "worksheets": [{"cells": [
-        {"cell_type": "code", "input": ["x = 1"], "outputs": []}]}]}), encoding="utf-8")
+    path.write_text(
+        json.dumps(
+            {"nbformat": 3, "worksheets": [{"cells": [{"cell_type": "code", "input": ["x = 1"], "outputs": []}]}]}
+        ),
+        encoding="utf-8",
+    )
     assert read_submission(path).cells == ["x = 1"]
 
 
@@ -42,27 +46,33 @@ def test_py_percent_cells(tmp_path):
     assert read_submission(path).cells == ["import torch", "def f():\n    return 1", "# texto"]
 
 
-@pytest.mark.parametrize("source, expected", [
-    ("%matplotlib inline\nx = 1", "pass  # %matplotlib inline\nx = 1"),
-    ("!pip install torch\ny = 2", "pass  # !pip install torch\ny = 2"),
-    ("files = !ls\n", "pass  # files = !ls\n"),
-    ("%%time\nz = 3", "\nz = 3"),
-    ("%%bash\necho hi", "# %%bash\n# echo hi"),
-    ("if True:\n    %time f()\n", "if True:\n    pass  # %time f()\n"),
-    ("torch.zeros?", "pass"),
-    ("a = b % c\nd = e != f", "a = b % c\nd = e != f"),
-])
+@pytest.mark.parametrize(
+    "source, expected",
+    [
+        ("%matplotlib inline\nx = 1", "pass  # %matplotlib inline\nx = 1"),
+        ("!pip install torch\ny = 2", "pass  # !pip install torch\ny = 2"),
+        ("files = !ls\n", "pass  # files = !ls\n"),
+        ("%%time\nz = 3", "\nz = 3"),
+        ("%%bash\necho hi", "# %%bash\n# echo hi"),
+        ("if True:\n    %time f()\n", "if True:\n    pass  # %time f()\n"),
+        ("torch.zeros?", "pass"),
+        ("a = b % c\nd = e != f", "a = b % c\nd = e != f"),
+    ],
+)
 def test_magics_become_plain_python(source, expected):
     assert to_python(source) == expected
     compile(to_python(source), "<cell>", "exec")
 
 
-@pytest.mark.parametrize("content, fragment", [
-    (b'{"cells": [', "JSON"),
-    (b"", "vazio"),
-    (b"[1, 2, 3]", "estrutura"),
-    (b'{"nbformat": 4}', "estrutura"),
-])
+@pytest.mark.parametrize(
+    "content, fragment",
+    [
+        (b'{"cells": [', "JSON"),
+        (b"", "vazio"),
+        (b"[1, 2, 3]", "estrutura"),
+        (b'{"nbformat": 4}', "estrutura"),
+    ],
+)
 def test_broken_notebooks_get_clear_messages(tmp_path, content, fragment):
     path = tmp_path / "broken.ipynb"
     path.write_bytes(content)

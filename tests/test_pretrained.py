@@ -7,8 +7,15 @@ import torch.nn.functional as F
 
 from grader.course import load_assignment
 from grader.kit import pretrained
-from grader.kit.pretrained import (DigitNet, accuracy, load_pretrained_backbone, shipped_metadata, shipped_state,
-                                   source_task, target_task)
+from grader.kit.pretrained import (
+    DigitNet,
+    accuracy,
+    load_pretrained_backbone,
+    shipped_metadata,
+    shipped_state,
+    source_task,
+    target_task,
+)
 
 
 def test_shipped_weights_load_without_pickle_and_fit_the_network():
@@ -57,8 +64,15 @@ def test_target_task_is_fixed_five_per_class():
 def reference_functions() -> dict:
     """The reference solution's functions (source/05_transfer), defined in one namespace."""
     assignment = load_assignment("05_transfer")
-    namespace = {"torch": torch, "nn": nn, "F": F, "DigitNet": DigitNet, "TARGET_DIGITS": pretrained.TARGET_DIGITS,
-                 "load_pretrained_backbone": load_pretrained_backbone, "target_task": target_task}
+    namespace = {
+        "torch": torch,
+        "nn": nn,
+        "F": F,
+        "DigitNet": DigitNet,
+        "TARGET_DIGITS": pretrained.TARGET_DIGITS,
+        "load_pretrained_backbone": load_pretrained_backbone,
+        "target_task": target_task,
+    }
     for exercise in assignment.order:
         exec(assignment.exercise(exercise).reference, namespace)
     return namespace

@@ -22,8 +22,19 @@ def wire(value):
     return json.loads(json.dumps(protocol.encode(value), allow_nan=False))
 
 
-@pytest.mark.parametrize("dtype", [torch.float32, torch.float64, torch.float16, torch.bfloat16, torch.int64,
-                                   torch.uint8, torch.bool, torch.complex64])
+@pytest.mark.parametrize(
+    "dtype",
+    [
+        torch.float32,
+        torch.float64,
+        torch.float16,
+        torch.bfloat16,
+        torch.int64,
+        torch.uint8,
+        torch.bool,
+        torch.complex64,
+    ],
+)
 @pytest.mark.parametrize("shape", [(), (0,), (3,), (2, 0, 4), (1_000_000, 1_000_000)])
 def test_a_meta_tensor_round_trips_as_its_shape_and_dtype(dtype, shape):
     data = wire(torch.empty(shape, dtype=dtype, device="meta"))
@@ -31,14 +42,20 @@ def test_a_meta_tensor_round_trips_as_its_shape_and_dtype(dtype, shape):
     back = protocol.decode(data)
     assert type(back) is torch.Tensor and back.is_meta and back.shape == shape and back.dtype == dtype
     meta = protocol.tensor_meta(back)
-    assert meta == protocol.TensorMeta(dtype=str(dtype), device="meta", requires_grad=False, is_leaf=True,
-                                       subclass=False)
+    assert meta == protocol.TensorMeta(
+        dtype=str(dtype), device="meta", requires_grad=False, is_leaf=True, subclass=False
+    )
 
 
 def test_flags_and_containers_of_meta_tensors():
     leaf = torch.empty(2, 3, device="meta", requires_grad=True)
-    nested = {"x": (leaf, [leaf * 2, torch.empty(1, device="meta").t()]), "n": 7, "s": "a", "z": None,
-              "p": torch.nn.Parameter(torch.empty(4, device="meta"))}
+    nested = {
+        "x": (leaf, [leaf * 2, torch.empty(1, device="meta").t()]),
+        "n": 7,
+        "s": "a",
+        "z": None,
+        "p": torch.nn.Parameter(torch.empty(4, device="meta")),
+    }
     back = protocol.decode(wire(nested))
     first, (second, third) = back["x"][0], back["x"][1]
     assert type(back["x"]) is tuple and type(back["x"][1]) is list  # container types as sent
@@ -50,25 +67,28 @@ def test_flags_and_containers_of_meta_tensors():
     assert not first.requires_grad  # the grading side records the flag, it does not set it
 
 
-@pytest.mark.parametrize("payload", [
-    {"$meta_tensor": [2, -1], "dtype": "torch.float32", "device": "meta"},
-    {"$meta_tensor": [2, True], "dtype": "torch.float32", "device": "meta"},
-    {"$meta_tensor": [2.0], "dtype": "torch.float32", "device": "meta"},
-    {"$meta_tensor": "2", "dtype": "torch.float32", "device": "meta"},
-    {"$meta_tensor": {"$tuple": [2]}, "dtype": "torch.float32", "device": "meta"},
-    {"$meta_tensor": [1] * 65, "dtype": "torch.float32", "device": "meta"},
-    {"$meta_tensor": [2**63], "dtype": "torch.float32", "device": "meta"},
-    {"$meta_tensor": [2**62, 2**62], "dtype": "torch.float32", "device": "meta"},  # overflows
-    {"$meta_tensor": [2**40] * 3, "dtype": "torch.float32", "device": "meta", "contiguous": False},  # strides too
-    {"$meta_tensor": [2], "dtype": "torch.float32", "device": "cpu"},  # data tensors carry their data
-    {"$meta_tensor": [2], "dtype": "torch.float32", "device": "meta:0"},
-    {"$meta_tensor": [2], "dtype": "torch.float32"},
-    {"$meta_tensor": [2], "dtype": "os.system", "device": "meta"},
-    {"$meta_tensor": [2], "dtype": "Tensor", "device": "meta"},
-    {"$meta_tensor": [2], "device": "meta"},
-    {"$meta_tensor": [2], "dtype": "torch.float32", "device": "meta", "requires_grad": 1},
-    {"$meta_tensor": [2], "dtype": "torch.float32", "device": "meta", "contiguous": "no"},
-])
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {"$meta_tensor": [2, -1], "dtype": "torch.float32", "device": "meta"},
+        {"$meta_tensor": [2, True], "dtype": "torch.float32", "device": "meta"},
+        {"$meta_tensor": [2.0], "dtype": "torch.float32", "device": "meta"},
+        {"$meta_tensor": "2", "dtype": "torch.float32", "device": "meta"},
+        {"$meta_tensor": {"$tuple": [2]}, "dtype": "torch.float32", "device": "meta"},
+        {"$meta_tensor": [1] * 65, "dtype": "torch.float32", "device": "meta"},
+        {"$meta_tensor": [2**63], "dtype": "torch.float32", "device": "meta"},
+        {"$meta_tensor": [2**62, 2**62], "dtype": "torch.float32", "device": "meta"},  # overflows
+        {"$meta_tensor": [2**40] * 3, "dtype": "torch.float32", "device": "meta", "contiguous": False},  # strides too
+        {"$meta_tensor": [2], "dtype": "torch.float32", "device": "cpu"},  # data tensors carry their data
+        {"$meta_tensor": [2], "dtype": "torch.float32", "device": "meta:0"},
+        {"$meta_tensor": [2], "dtype": "torch.float32"},
+        {"$meta_tensor": [2], "dtype": "os.system", "device": "meta"},
+        {"$meta_tensor": [2], "dtype": "Tensor", "device": "meta"},
+        {"$meta_tensor": [2], "device": "meta"},
+        {"$meta_tensor": [2], "dtype": "torch.float32", "device": "meta", "requires_grad": 1},
+        {"$meta_tensor": [2], "dtype": "torch.float32", "device": "meta", "contiguous": "no"},
+    ],
+)
 def test_the_decoder_refuses_malformed_meta_tensors(payload):
     with pytest.raises(protocol.ProtocolError):
         protocol.decode(payload)
@@ -77,38 +97,47 @@ def test_the_decoder_refuses_malformed_meta_tensors(payload):
 def test_the_student_process_builds_meta_tensors_as_sent():
     """Grading side -> student: an empty tensor on meta with the sender's shape, dtype,
     strides kind and requires_grad; a tensor without data stays on meta whatever `device`."""
-    data = protocol.encode({"a": torch.empty(3, 4, device="meta").t(), "b": torch.empty(2, device="meta",
-                                                                                         requires_grad=True)})
+    data = protocol.encode(
+        {"a": torch.empty(3, 4, device="meta").t(), "b": torch.empty(2, device="meta", requires_grad=True)}
+    )
     built = protocol.decode(data, tensor=lambda array, meta: protocol.meta_tensor(meta))
     assert built["a"].is_meta and built["a"].shape == (4, 3) and not built["a"].is_contiguous()
     assert built["b"].requires_grad and built["b"].is_leaf and protocol.tensor_meta(built["b"]) is None
     with pytest.raises(protocol.ProtocolError):  # only floating tensors require gradients
-        protocol.meta_tensor({"shape": (2,), "dtype": "torch.int64", "device": "meta", "requires_grad": True,
-                              "contiguous": True})
+        protocol.meta_tensor(
+            {"shape": (2,), "dtype": "torch.int64", "device": "meta", "requires_grad": True, "contiguous": True}
+        )
     with pytest.raises(protocol.ProtocolError):  # strides that overflow
-        protocol.meta_tensor({"shape": (2**40,) * 3, "dtype": "torch.float32", "device": "meta",
-                              "requires_grad": False, "contiguous": False})
+        protocol.meta_tensor(
+            {
+                "shape": (2**40,) * 3,
+                "dtype": "torch.float32",
+                "device": "meta",
+                "requires_grad": False,
+                "contiguous": False,
+            }
+        )
 
 
 PROBE = "def probe(x):\n    return x.device.type, x.shape, x.dtype, x.requires_grad, x.is_contiguous()"
-TO_DEVICE = ("def to_device(obj, device):\n"
-             "    if isinstance(obj, torch.Tensor):\n"
-             "        return obj.to(device)\n"
-             "    if isinstance(obj, dict):\n"
-             "        return {k: to_device(v, device) for k, v in obj.items()}\n"
-             "    if isinstance(obj, (list, tuple)):\n"
-             "        return type(obj)(to_device(v, device) for v in obj)\n"
-             "    return obj")
-IN_PLACE = ("def in_place(obj, device):\n"
-            "    for k, v in obj.items():\n"
-            "        obj[k] = v.to(device)\n"
-            "    return obj")
+TO_DEVICE = (
+    "def to_device(obj, device):\n"
+    "    if isinstance(obj, torch.Tensor):\n"
+    "        return obj.to(device)\n"
+    "    if isinstance(obj, dict):\n"
+    "        return {k: to_device(v, device) for k, v in obj.items()}\n"
+    "    if isinstance(obj, (list, tuple)):\n"
+    "        return type(obj)(to_device(v, device) for v in obj)\n"
+    "    return obj"
+)
+IN_PLACE = "def in_place(obj, device):\n    for k, v in obj.items():\n        obj[k] = v.to(device)\n    return obj"
 
 
 @pytest.fixture(scope="module")
 def student():
-    with StudentSession(["import torch", PROBE, TO_DEVICE, IN_PLACE, "def moved(x):\n    return x.to('meta')"],
-                        limits=FAST).start() as session:
+    with StudentSession(
+        ["import torch", PROBE, TO_DEVICE, IN_PLACE, "def moved(x):\n    return x.to('meta')"], limits=FAST
+    ).start() as session:
         yield session
 
 

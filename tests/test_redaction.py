@@ -29,14 +29,23 @@ def test_a_disassembly_is_cut_in_the_language_asked():
     out = io.StringIO()
     dis.dis(compile(REFERENCE, "<r>", "exec"), file=out)
     text = redact_text("LEAK:\n" + out.getvalue(), [], "en")
-    assert not any(n in text for n in ("LOAD_", "STORE_", "RESUME", "RETURN")) and REDACTED.en in text and text.startswith("LEAK:")
+    assert (
+        not any(n in text for n in ("LOAD_", "STORE_", "RESUME", "RETURN"))
+        and REDACTED.en in text
+        and text.startswith("LEAK:")
+    )
 
 
 def test_results_outputs_are_redacted_and_scores_untouched():
-    results = {"score": 1, "output": "cell 2: z = torch.as_tensor(z)",
-               "tests": [{"score": 1, "output": "return (z >= 0).to(z.dtype)"}]}
+    results = {
+        "score": 1,
+        "output": "cell 2: z = torch.as_tensor(z)",
+        "tests": [{"score": 1, "output": "return (z >= 0).to(z.dtype)"}],
+    }
     redact_results(results, secret_lines([REFERENCE], own_code=""), "pt")
-    assert results["score"] == 1 and "as_tensor" not in results["output"] and "dtype" not in results["tests"][0]["output"]
+    assert (
+        results["score"] == 1 and "as_tensor" not in results["output"] and "dtype" not in results["tests"][0]["output"]
+    )
 
 
 def test_what_every_student_is_shown_is_never_cut():
@@ -47,5 +56,6 @@ def test_what_every_student_is_shown_is_never_cut():
     assert "z.backward()" in public_text("02_tensors")
     # the signature is the released starter code, the other line a hint's: nothing to hide
     assert secret_lines([reference], own_code="", public=public_text("02_tensors")) == []
-    assert secret_lines([reference + "    return tuple(g.item() for g in grads_x)\n"], own_code="",
-                        public=public_text("02_tensors")) == ["return tuple(g.item() for g in grads_x)"]
+    assert secret_lines(
+        [reference + "    return tuple(g.item() for g in grads_x)\n"], own_code="", public=public_text("02_tensors")
+    ) == ["return tuple(g.item() for g in grads_x)"]

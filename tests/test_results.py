@@ -9,8 +9,9 @@ from grader.course import Assignment, Exercise
 from grader.plugin import TestRecord
 from grader.results import build_results, scenario
 
-ASSIGNMENT = Assignment("99_demo", Path("demo.ipynb"), [Exercise("f", 4.0, "function", ""),
-                                                      Exercise("g", 2.0, "function", "")], setup="")
+ASSIGNMENT = Assignment(
+    "99_demo", Path("demo.ipynb"), [Exercise("f", 4.0, "function", ""), Exercise("g", 2.0, "function", "")], setup=""
+)
 
 
 def records(devices, cuda_fails=()):
@@ -19,9 +20,18 @@ def records(devices, cuda_fails=()):
     for name, params in (("test_f_values", "{}"), ("test_f_dtype", "float32-{}")):
         for device in devices:
             failed = (name, device) in cuda_fails
-            out.append(TestRecord(f"test_hidden.py::{name}[{params.format(device)}]", name, "f", "hidden", device,
-                                  "failed" if failed else "passed", message="errado" if failed else "",
-                                  hint="wrong_device" if failed else None))
+            out.append(
+                TestRecord(
+                    f"test_hidden.py::{name}[{params.format(device)}]",
+                    name,
+                    "f",
+                    "hidden",
+                    device,
+                    "failed" if failed else "passed",
+                    message="errado" if failed else "",
+                    hint="wrong_device" if failed else None,
+                )
+            )
     out.append(TestRecord("test_public.py::test_g", "g", "g", "public", None, "passed"))
     return out
 

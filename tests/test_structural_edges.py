@@ -12,9 +12,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from grader import checks
+from grader.assignments.a02_tensors import hidden_models
 from grader.assignments.a02_tensors import test_hidden as hidden02
-from grader.assignments.a05_transfer.common import (INSPECT, check_finetune_optimizer, check_freeze,
-                                                    check_trainable_parameters)
+from grader.assignments.a05_transfer.common import (
+    INSPECT,
+    check_finetune_optimizer,
+    check_freeze,
+    check_trainable_parameters,
+)
 from grader.checks import Mistake
 from grader.kit.local import InProcessStudent
 
@@ -23,12 +28,16 @@ from grader.kit.local import InProcessStudent
 LOGITS = torch.randn(12, 5, generator=torch.Generator().manual_seed(0)) * 3
 
 
-@pytest.mark.parametrize("out", [
-    torch.softmax(LOGITS, dim=1),
-    torch.softmax(LOGITS, dim=1).double(),
-    torch.softmax(LOGITS, dim=1).half(),
-    torch.softmax(LOGITS * 100, dim=1),  # saturated: rows of 0s and one 1
-], ids=["float32", "float64", "float16", "saturated"])
+@pytest.mark.parametrize(
+    "out",
+    [
+        torch.softmax(LOGITS, dim=1),
+        torch.softmax(LOGITS, dim=1).double(),
+        torch.softmax(LOGITS, dim=1).half(),
+        torch.softmax(LOGITS * 100, dim=1),  # saturated: rows of 0s and one 1
+    ],
+    ids=["float32", "float64", "float16", "saturated"],
+)
 def test_probabilities_are_refused_as_logits(out):
     """linhas não negativas que somam 1 são probabilidades: double_softmax
     en: non-negative rows summing to 1 are probabilities: double_softmax
@@ -40,15 +49,19 @@ def test_probabilities_are_refused_as_logits(out):
     assert "CrossEntropyLoss" in info.value.render("pt") and "CrossEntropyLoss" in info.value.render("en")
 
 
-@pytest.mark.parametrize("out", [
-    LOGITS,
-    F.log_softmax(LOGITS, dim=1),  # log-probabilities: logits shifted by a constant per row
-    torch.log(torch.softmax(LOGITS, dim=1)),
-    torch.relu(LOGITS),  # non-negative raw scores that do not sum to 1
-    torch.softmax(LOGITS, dim=0),  # columns sum to 1, rows do not
-    torch.softmax(LOGITS[:1], dim=1),  # one row alone is not judged
-    torch.full((4, 3), float("nan")),  # that is the divergence check's business
-], ids=["logits", "log_softmax", "log_of_softmax", "relu", "softmax_dim0", "one_row", "nan"])
+@pytest.mark.parametrize(
+    "out",
+    [
+        LOGITS,
+        F.log_softmax(LOGITS, dim=1),  # log-probabilities: logits shifted by a constant per row
+        torch.log(torch.softmax(LOGITS, dim=1)),
+        torch.relu(LOGITS),  # non-negative raw scores that do not sum to 1
+        torch.softmax(LOGITS, dim=0),  # columns sum to 1, rows do not
+        torch.softmax(LOGITS[:1], dim=1),  # one row alone is not judged
+        torch.full((4, 3), float("nan")),  # that is the divergence check's business
+    ],
+    ids=["logits", "log_softmax", "log_of_softmax", "relu", "softmax_dim0", "one_row", "nan"],
+)
 def test_logits_and_log_probabilities_are_accepted(out):
     """logits, log-probabilidades (LogSoftmax) e uma linha só passam
     en: logits, log-probabilities (LogSoftmax) and a single row pass
@@ -74,9 +87,7 @@ def test_log_softmax_is_equivalent_to_its_logits():
 
 @pytest.fixture(scope="module")
 def models02():
-    namespace: dict = {}
-    exec(hidden02.MODELS, namespace)
-    return namespace
+    return vars(hidden_models)
 
 
 def count_reference(model):
@@ -168,7 +179,7 @@ def standardize_epsilon(x):
 
 def standardize_naive_variance(x):
     mean = x.mean(dim=0)
-    std = ((x ** 2).mean(dim=0) - mean ** 2).clamp_min(0).sqrt()
+    std = ((x**2).mean(dim=0) - mean**2).clamp_min(0).sqrt()
     return torch.where(std > 0, (x - mean) / torch.where(std > 0, std, torch.ones_like(std)), torch.zeros_like(x))
 
 
@@ -178,15 +189,19 @@ def standardize_sample_std(x):
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64], ids=["float32", "float64"])
-@pytest.mark.parametrize("function, expected", [
-    (standardize_torch_where, None),
-    (standardize_manual_where, None),  # ±1 on the inexact constant column: accepted
-    (standardize_std_zero_to_one, None),
-    (standardize_nan_to_num, "constant_column"),  # ±max float there
-    (standardize_epsilon, "std_epsilon"),
-    (standardize_naive_variance, "naive_variance"),
-    (standardize_sample_std, "sample_std"),
-], ids=lambda v: getattr(v, "__name__", str(v)))
+@pytest.mark.parametrize(
+    "function, expected",
+    [
+        (standardize_torch_where, None),
+        (standardize_manual_where, None),  # ±1 on the inexact constant column: accepted
+        (standardize_std_zero_to_one, None),
+        (standardize_nan_to_num, "constant_column"),  # ±max float there
+        (standardize_epsilon, "std_epsilon"),
+        (standardize_naive_variance, "naive_variance"),
+        (standardize_sample_std, "sample_std"),
+    ],
+    ids=lambda v: getattr(v, "__name__", str(v)),
+)
 def test_standardize_edges(function, expected, dtype):
     """colunas nas bordas: constante de média inexata, média enorme, desvio minúsculo
     en: columns at the edges: constant with an inexact mean, huge mean, tiny deviation
@@ -263,10 +278,16 @@ def optimizer_by_prefix_with_dot(model, head_lr, backbone_lr):
 
 
 def optimizer_children_only(model, head_lr, backbone_lr):
-    body = {id(p): p for name, child in model.named_children() if name != "fc"
-            for p in child.parameters() if p.requires_grad}
-    return torch.optim.Adam([{"params": model.fc.parameters(), "lr": head_lr},
-                             {"params": list(body.values()), "lr": backbone_lr}])
+    body = {
+        id(p): p
+        for name, child in model.named_children()
+        if name != "fc"
+        for p in child.parameters()
+        if p.requires_grad
+    }
+    return torch.optim.Adam(
+        [{"params": model.fc.parameters(), "lr": head_lr}, {"params": list(body.values()), "lr": backbone_lr}]
+    )
 
 
 def outcome(check, *args) -> str | None:
@@ -277,10 +298,15 @@ def outcome(check, *args) -> str | None:
     return None
 
 
-@pytest.mark.parametrize("function, expected", [
-    (reference_trainable, None), (trainable_children_only, "root_parameters"),
-    (trainable_by_value, "dedup_by_value"),
-], ids=lambda v: getattr(v, "__name__", str(v)))
+@pytest.mark.parametrize(
+    "function, expected",
+    [
+        (reference_trainable, None),
+        (trainable_children_only, "root_parameters"),
+        (trainable_by_value, "dedup_by_value"),
+    ],
+    ids=lambda v: getattr(v, "__name__", str(v)),
+)
 def test_trainable_parameters_on_the_prefixed_model(function, expected):
     """parâmetro na raiz e gêmeos de mesmo valor no modelo `prefixed`
     en: a root parameter and equal-valued twins in the `prefixed` model
@@ -289,9 +315,14 @@ def test_trainable_parameters_on_the_prefixed_model(function, expected):
     assert outcome(check_trainable_parameters, student, "prefixed", "none") == expected
 
 
-@pytest.mark.parametrize("function, expected", [
-    (freeze_reference, None), (freeze_children_only, "root_parameters"),
-], ids=lambda v: getattr(v, "__name__", str(v)))
+@pytest.mark.parametrize(
+    "function, expected",
+    [
+        (freeze_reference, None),
+        (freeze_children_only, "root_parameters"),
+    ],
+    ids=lambda v: getattr(v, "__name__", str(v)),
+)
 def test_freeze_on_the_prefixed_model(function, expected):
     """congelar só os filhos esquece o parâmetro da raiz
     en: freezing only the children misses the root's parameter
@@ -300,10 +331,16 @@ def test_freeze_on_the_prefixed_model(function, expected):
     assert outcome(check_freeze, student, "prefixed", "none") == expected
 
 
-@pytest.mark.parametrize("function, expected", [
-    (optimizer_reference, None), (optimizer_by_prefix_with_dot, None),
-    (optimizer_by_prefix, "head_by_prefix"), (optimizer_children_only, "root_parameters"),
-], ids=lambda v: getattr(v, "__name__", str(v)))
+@pytest.mark.parametrize(
+    "function, expected",
+    [
+        (optimizer_reference, None),
+        (optimizer_by_prefix_with_dot, None),
+        (optimizer_by_prefix, "head_by_prefix"),
+        (optimizer_children_only, "root_parameters"),
+    ],
+    ids=lambda v: getattr(v, "__name__", str(v)),
+)
 def test_finetune_optimizer_on_the_prefixed_model(function, expected):
     """cabeça por prefixo `fc` pega fc1 e fc_norm; só os filhos esquece a raiz
     en: a head found by the `fc` prefix catches fc1 and fc_norm; only the children misses the root

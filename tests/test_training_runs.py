@@ -5,42 +5,61 @@ epoch inside the run (grader/assignments/a03_training)."""
 import numpy as np
 import pytest
 import torch
-
 from conftest import DEVICES
+
 from grader.assignments.a03_training import harness
 from grader.assignments.a03_training.runs import (
-    Run, classification_data, evaluation_mistake, same_state, spec, state_on_cpu, training_mistake)
+    Run,
+    classification_data,
+    evaluation_mistake,
+    same_state,
+    spec,
+    state_on_cpu,
+    training_mistake,
+)
 from grader.course import load_assignment
 
-F, B, S, Z, L = ("forward", True, True, "cpu", 8), ("backward",), ("step",), ("zero_grad", "optimizer"), ("loss", 1.0, 8)
+F, B, S, Z, L = (
+    ("forward", True, True, "cpu", 8),
+    ("backward",),
+    ("step",),
+    ("zero_grad", "optimizer"),
+    ("loss", 1.0, 8),
+)
 EVAL = ("forward", False, True, "cpu", 8)
 QUIET = ("forward", False, False, "cpu", 8)
 
 
-@pytest.mark.parametrize("events, mistake", [
-    ([Z, F, L, B, S] * 3, None),  # the textbook order
-    ([F, L, B, S, Z] * 3, None),  # zero_grad at the end of the loop
-    ([F, L, Z, B, S] * 3, None),  # zero_grad after the forward pass
-    ([("zero_grad", "model"), F, L, B, S] * 3, None),  # model.zero_grad()
-    ([F, L, B, S] * 3, "no_zero_grad"),
-    ([Z, F, L, B, S, F, L, B, S], "no_zero_grad"),  # reset once, before the loop
-    ([Z, F, L, S, B] * 3, "step_order"),
-    ([F, L, B, Z, S] * 3, "step_order"),
-    ([Z, F, L, B] * 3, "no_step"),
-    ([Z, F, L] * 3, "ignores_optimizer"),  # nothing the grader handed over was used to update
-    ([Z, EVAL, L, B, S] * 3, "no_train_mode"),
-    ([Z, F, B, S] * 3, "ignores_loss_fn"),
-])
+@pytest.mark.parametrize(
+    "events, mistake",
+    [
+        ([Z, F, L, B, S] * 3, None),  # the textbook order
+        ([F, L, B, S, Z] * 3, None),  # zero_grad at the end of the loop
+        ([F, L, Z, B, S] * 3, None),  # zero_grad after the forward pass
+        ([("zero_grad", "model"), F, L, B, S] * 3, None),  # model.zero_grad()
+        ([F, L, B, S] * 3, "no_zero_grad"),
+        ([Z, F, L, B, S, F, L, B, S], "no_zero_grad"),  # reset once, before the loop
+        ([Z, F, L, S, B] * 3, "step_order"),
+        ([F, L, B, Z, S] * 3, "step_order"),
+        ([Z, F, L, B] * 3, "no_step"),
+        ([Z, F, L] * 3, "ignores_optimizer"),  # nothing the grader handed over was used to update
+        ([Z, EVAL, L, B, S] * 3, "no_train_mode"),
+        ([Z, F, B, S] * 3, "ignores_loss_fn"),
+    ],
+)
 def test_training_mistake_reads_the_event_log(events, mistake):
     assert training_mistake([list(e) for e in events]) == mistake
 
 
-@pytest.mark.parametrize("events, mistake", [
-    ([QUIET, L] * 3, None),
-    ([EVAL, L] * 3, "no_no_grad"),
-    ([F, L] * 3, "no_eval_mode"),
-    ([EVAL, L, B] * 3, "eval_updates_weights"),
-])
+@pytest.mark.parametrize(
+    "events, mistake",
+    [
+        ([QUIET, L] * 3, None),
+        ([EVAL, L] * 3, "no_no_grad"),
+        ([F, L] * 3, "no_eval_mode"),
+        ([EVAL, L, B] * 3, "eval_updates_weights"),
+    ],
+)
 def test_evaluation_mistake_reads_the_event_log(events, mistake):
     assert evaluation_mistake([list(e) for e in events]) == mistake
 
@@ -88,15 +107,17 @@ def test_batches_left_on_the_cpu_fail_only_on_cuda(tmp_path):
     with the device hint (CPU-only CI cannot see this mistake; the device machine can)."""
     import json
 
+    from grader.assignments.a03_training.variants import edit
     from grader.grading import GradeOptions, grade_submission
     from grader.variants import Variant, make_submission
-    from grader.assignments.a03_training.variants import edit
 
     variant = Variant("batches_on_cpu", edit("train_one_epoch", ("        X, y = X.to(device), y.to(device)\n", "")))
     path = tmp_path / "batches_on_cpu.ipynb"
     path.write_text(json.dumps(make_submission("03_training", variant)), encoding="utf-8")
     result = grade_submission(path, load_assignment("03_training"), GradeOptions())
-    epoch = [t for t in result["tests"] if t["extra_data"]["exercise"] == "train_one_epoch" and "devices" in t["extra_data"]]
+    epoch = [
+        t for t in result["tests"] if t["extra_data"]["exercise"] == "train_one_epoch" and "devices" in t["extra_data"]
+    ]
     assert epoch and all(t["extra_data"]["devices"]["cpu"] == "passed" for t in epoch)
     failed = [t for t in epoch if t["extra_data"]["devices"]["cuda"] != "passed"]
     assert failed and all(t["status"] == "failed" and t["extra_data"].get("hint") == "device_mismatch" for t in failed)

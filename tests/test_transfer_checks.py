@@ -4,8 +4,13 @@ that tells fine-tuned from scratch, and the head the grader trains to name an un
 import pytest
 import torch
 
-from grader.assignments.a05_transfer.common import (INSPECT, backbone_differences, backbone_similarity,
-                                                    grader_probe_accuracy, same_rate)
+from grader.assignments.a05_transfer.common import (
+    INSPECT,
+    backbone_differences,
+    backbone_similarity,
+    grader_probe_accuracy,
+    same_rate,
+)
 from grader.checks import Mistake
 from grader.kit.local import InProcessStudent
 from grader.kit.pretrained import DigitNet, initial_network, shipped_state
@@ -17,15 +22,19 @@ def edited(key, change):
     return state
 
 
-@pytest.mark.parametrize("state, expected", [
-    (shipped_state(), ([], [], [])),
-    (edited("features.1.running_mean", lambda v: v + 1e-6), ([], [], ["features.1.running_mean"])),
-    (edited("features.4.num_batches_tracked", lambda v: v + 1), ([], [], ["features.4.num_batches_tracked"])),
-    (edited("features.0.weight", lambda v: v.nextafter(v + 1)), ([], ["features.0.weight"], [])),
-    (edited("fc.weight", lambda v: v * 0), ([], [], [])),  # the head is the student's own
-    ({k: v for k, v in shipped_state().items() if k != "features.3.bias"}, (["features.3.bias"], [], [])),
-    ({f"0.{k}": v for k, v in shipped_state().items()}, ([], [], [])),  # a backbone wrapped in a Sequential
-], ids=["shipped", "bn_mean", "bn_count", "one_ulp", "head", "missing", "wrapped"])
+@pytest.mark.parametrize(
+    "state, expected",
+    [
+        (shipped_state(), ([], [], [])),
+        (edited("features.1.running_mean", lambda v: v + 1e-6), ([], [], ["features.1.running_mean"])),
+        (edited("features.4.num_batches_tracked", lambda v: v + 1), ([], [], ["features.4.num_batches_tracked"])),
+        (edited("features.0.weight", lambda v: v.nextafter(v + 1)), ([], ["features.0.weight"], [])),
+        (edited("fc.weight", lambda v: v * 0), ([], [], [])),  # the head is the student's own
+        ({k: v for k, v in shipped_state().items() if k != "features.3.bias"}, (["features.3.bias"], [], [])),
+        ({f"0.{k}": v for k, v in shipped_state().items()}, ([], [], [])),  # a backbone wrapped in a Sequential
+    ],
+    ids=["shipped", "bn_mean", "bn_count", "one_ulp", "head", "missing", "wrapped"],
+)
 def test_backbone_differences_bit_for_bit(state, expected):
     assert backbone_differences(state) == expected
 
@@ -60,7 +69,9 @@ def test_grader_probe_finds_good_features_behind_an_untrained_head():
     assert grader_probe_accuracy(student, model, "cpu") >= 0.85
 
 
-@pytest.mark.parametrize("lr, target, same", [(0.01, 0.01, True), (0.01 * (1 + 1e-12), 0.01, True),
-                                              (0.001, 0.01, False), (None, 0.01, False)])
+@pytest.mark.parametrize(
+    "lr, target, same",
+    [(0.01, 0.01, True), (0.01 * (1 + 1e-12), 0.01, True), (0.001, 0.01, False), (None, 0.01, False)],
+)
 def test_rates_compare_exactly_up_to_rounding(lr, target, same):
     assert same_rate(lr, target) is same

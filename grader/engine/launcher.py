@@ -24,28 +24,36 @@ from dataclasses import dataclass, field
 
 from grader.engine import sandbox
 
-_warned = False
+_warned: set[str] = set()
+
+NO_SANDBOX = (
+    "student code runs WITHOUT the bubblewrap sandbox ({problem}). It cannot change grades, but it can "
+    "read files this user can read. Install bubblewrap (apt-get install bubblewrap)."
+)
+NO_LIMITS = (
+    "student code runs WITHOUT cgroup limits ({problem}). A submission's memory and processes are bounded "
+    "only by rlimits and time limits. Run the grader as root, or in a cgroup v2 subtree delegated to its user."
+)
 
 
-def _warn_once(problem: str) -> None:
-    global _warned
-    if not _warned:
-        _warned = True
-        print(f"\n*** AVISO / WARNING: student code runs WITHOUT the bubblewrap sandbox ({problem}). "
-              "It cannot change grades, but it can read files this user can read. "
-              "Install bubblewrap (apt-get install bubblewrap). ***\n", file=sys.stderr)
+def _warn_once(message: str, problem: str) -> None:
+    """A loud line on stderr, once per grading process for each kind of missing protection."""
+    if message not in _warned:
+        _warned.add(message)
+        print(f"\n*** AVISO / WARNING: {message.format(problem=problem)} ***\n", file=sys.stderr)
 
 
-_warned_limits = False
+@dataclass(frozen=True)
+class LaunchSettings:
+    """What a grading batch tells the launcher (from `GradeOptions`, never through the
+    environment): folders the sandbox hides from student code (the submissions, the
+    results), and each student process's share of GPU memory (a fraction per device)."""
 
+    hidden: tuple[str, ...] = ()
+    gpu_memory_fraction: float = 0.9
 
-def _warn_no_limits(problem: str) -> None:
-    global _warned_limits
-    if not _warned_limits:
-        _warned_limits = True
-        print(f"\n*** AVISO / WARNING: student code runs WITHOUT cgroup limits ({problem}). "
-              "A submission's memory and processes are bounded only by rlimits and time limits. "
-              "Run the grader as root, or in a cgroup v2 subtree delegated to its user. ***\n", file=sys.stderr)
+    def worker_arguments(self) -> list[str]:
+        return ["--gpu-memory-fraction", f"{self.gpu_memory_fraction:.4f}"]
 
 
 class LaunchError(RuntimeError):
@@ -137,16 +145,29 @@ def _worker_env() -> dict:
     return env
 
 
-def _start_worker(arguments: list[str], channel: socket.socket, sandboxed: bool = False,
-                  cgroups: "sandbox.Cgroups | None" = None) -> subprocess.Popen:
-    """`python -m grader.engine.worker ARGUMENTS` (inside bwrap if sandboxed, in `cgroups`
-    if given), handed the worker's end of `channel`, which is closed here."""
+def _start_worker(
+    arguments: list[str],
+    channel: socket.socket,
+    sandboxed: bool = False,
+    cgroups: sandbox.Cgroups | None = None,
+    hidden: tuple[str, ...] = (),
+) -> subprocess.Popen:
+    """`python -m grader.engine.worker ARGUMENTS` (inside bwrap, with `hidden` folders out
+    of sight, if sandboxed; in `cgroups` if given), handed the worker's end of `channel`,
+    which is closed here."""
     command = [sys.executable, "-m", "grader.engine.worker", *arguments]
     if sandboxed:
-        command = sandbox.bwrap_prefix() + command
-    popen = subprocess.Popen(command, pass_fds=[channel.fileno()], stdin=subprocess.DEVNULL,
-                             stdout=subprocess.DEVNULL, stderr=_worker_stderr(), env=_worker_env(),
-                             start_new_session=True, preexec_fn=cgroups.join if cgroups and cgroups.active else None)
+        command = sandbox.bwrap_prefix(hidden) + command
+    popen = subprocess.Popen(
+        command,
+        pass_fds=[channel.fileno()],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=_worker_stderr(),
+        env=_worker_env(),
+        start_new_session=True,
+        preexec_fn=cgroups.join if cgroups and cgroups.active else None,
+    )
     channel.close()
     return popen
 
@@ -158,10 +179,10 @@ class Spawner:
     name = "spawn"
     isolation = "process (no sandbox: spawn launcher)"
 
-    def start(self) -> Child:
+    def start(self, settings: LaunchSettings = LaunchSettings()) -> Child:
         ours, theirs = socket.socketpair()
         ours.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)
-        popen = _start_worker(["--fd", str(theirs.fileno())], theirs)
+        popen = _start_worker(["--fd", str(theirs.fileno()), *settings.worker_arguments()], theirs)
         read_hello(ours)
         return Child(popen.pid, ours, popen)
 
@@ -182,32 +203,38 @@ class ForkServer:
             multiprocessing.util.Finalize(self, self._shutdown, exitpriority=10)
         self.isolation = sandbox.isolation_label(problem, self.cgroups)
         if self.cgroups is not None and not self.cgroups.active:
-            _warn_no_limits(self.cgroups.problem)
+            _warn_once(NO_LIMITS, self.cgroups.problem)
         if sandboxed is None and problem is not None:
-            _warn_once(problem)
+            _warn_once(NO_SANDBOX, problem)
         self._lock = threading.Lock()
         self._control: socket.socket | None = None
         self._zygote: subprocess.Popen | None = None
-        self._hidden = ""
+        self._settings: LaunchSettings | None = None
 
-    def _ensure_zygote(self) -> socket.socket:
-        hidden = os.environ.get(sandbox.HIDE_ENV, "")
-        if (self._control is not None and self._zygote is not None and self._zygote.poll() is None
-                and hidden == self._hidden):
+    def _ensure_zygote(self, settings: LaunchSettings) -> socket.socket:
+        if (
+            self._control is not None
+            and self._zygote is not None
+            and self._zygote.poll() is None
+            and settings == self._settings
+        ):
             return self._control
-        self._hidden = hidden  # folders to hide changed (a new batch): a new sandbox
+        self._settings = settings  # another batch's settings (folders to hide, GPU share): a new sandbox
         self.close()
         ours, theirs = socket.socketpair()
-        arguments = ["--zygote", str(theirs.fileno())] + (["--sandboxed"] if self.sandboxed else [])
-        self._zygote = _start_worker(arguments, theirs, sandboxed=self.sandboxed, cgroups=self.cgroups)
+        arguments = ["--zygote", str(theirs.fileno()), *settings.worker_arguments()]
+        arguments += ["--sandboxed"] if self.sandboxed else []
+        self._zygote = _start_worker(
+            arguments, theirs, sandboxed=self.sandboxed, cgroups=self.cgroups, hidden=settings.hidden
+        )
         self._control = ours
         return ours
 
-    def start(self) -> Child:
+    def start(self, settings: LaunchSettings = LaunchSettings()) -> Child:
         with self._lock:
             restarts = 0
             for _ in range(40):  # a fork refused for a moment is retried for up to 4 s
-                control = self._ensure_zygote()
+                control = self._ensure_zygote(settings)
                 try:
                     control.sendall(b"fork")
                     control.settimeout(120)  # the zygote's first answer waits for `import torch`

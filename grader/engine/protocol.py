@@ -18,15 +18,16 @@ library and numpy at module level (torch lazily, where it is needed).
 from __future__ import annotations
 
 import base64
-from collections import OrderedDict
 import io
 import json
 import select
 import socket
 import struct
 import time
+from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -354,8 +355,11 @@ def _dtype_from_name(name: str):
 def _meta_tensor_fields(shape: Any, data: dict) -> dict:
     """The validated fields of a `$meta_tensor`: a shape of non-negative ints, a known dtype,
     the device "meta" and boolean flags (absent ones are False, `is_leaf` and `contiguous` True)."""
-    if not (isinstance(shape, list) and len(shape) <= MAX_DIMS
-            and all(type(size) is int and 0 <= size < 2**63 for size in shape)):
+    if not (
+        isinstance(shape, list)
+        and len(shape) <= MAX_DIMS
+        and all(type(size) is int and 0 <= size < 2**63 for size in shape)
+    ):
         raise ProtocolError("invalid shape of a tensor without data")
     if data.get("device") != "meta":
         raise ProtocolError("only tensors on the meta device travel without data")

@@ -33,12 +33,11 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 TMP_BYTES = 256 * 1024 * 1024
 SANDBOX_UID = 65534
-HIDE_ENV = "GRADER_SANDBOX_HIDE"  # more folders to hide (os.pathsep-separated): submissions, results
 # What the student's process may import from the course folder.
 PUBLIC_PATHS = ("grader/__init__.py", "grader/i18n.py", "grader/engine", "grader/kit")
 
@@ -47,7 +46,7 @@ def course_folder() -> Path:
     return Path(__file__).resolve().parent.parent.parent
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def bwrap_problem() -> str | None:
     """None when bubblewrap works here, else why not."""
     if os.environ.get("GRADER_SANDBOX", "bwrap") == "none":
@@ -56,8 +55,11 @@ def bwrap_problem() -> str | None:
     if binary is None:
         return "bubblewrap (bwrap) is not installed"
     try:
-        probe = subprocess.run([binary, "--unshare-all", "--ro-bind", "/", "/", "--uid", str(SANDBOX_UID),
-                                "true"], capture_output=True, timeout=20)
+        probe = subprocess.run(
+            [binary, "--unshare-all", "--ro-bind", "/", "/", "--uid", str(SANDBOX_UID), "true"],
+            capture_output=True,
+            timeout=20,
+        )
     except (OSError, subprocess.TimeoutExpired) as exc:
         return f"bwrap failed to start: {exc}"
     if probe.returncode != 0:
@@ -65,28 +67,44 @@ def bwrap_problem() -> str | None:
     return None
 
 
-def bwrap_prefix() -> list[str]:
-    """The bwrap command line that runs the fork server (the worker command follows)."""
+def bwrap_prefix(hidden: tuple[str, ...] = ()) -> list[str]:
+    """The bwrap command line that runs the fork server (the worker command follows);
+    `hidden`: more folders to hide (a batch's submissions and results)."""
     root = course_folder()
     args = [
         shutil.which("bwrap") or "bwrap",
         # --as-pid-1: the fork server is the namespace's init, which no process inside can kill.
-        "--unshare-all", "--die-with-parent", "--new-session", "--as-pid-1",
-        "--uid", str(SANDBOX_UID), "--gid", str(SANDBOX_UID),
-        "--ro-bind", "/", "/",
-        "--dev", "/dev", "--proc", "/proc",
+        "--unshare-all",
+        "--die-with-parent",
+        "--new-session",
+        "--as-pid-1",
+        "--uid",
+        str(SANDBOX_UID),
+        "--gid",
+        str(SANDBOX_UID),
+        "--ro-bind",
+        "/",
+        "/",
+        "--dev",
+        "/dev",
+        "--proc",
+        "/proc",
         # GPUs: the device nodes, so student code on a CUDA machine sees the GPU.
         *[arg for node in sorted(glob.glob("/dev/nvidia*")) for arg in ("--dev-bind", node, node)],
-        "--size", str(TMP_BYTES), "--tmpfs", "/tmp",
-        "--tmpfs", str(root),
+        "--size",
+        str(TMP_BYTES),
+        "--tmpfs",
+        "/tmp",
+        "--tmpfs",
+        str(root),
     ]
     for relative in PUBLIC_PATHS:
         path = root / relative
         if path.exists():
             args += ["--ro-bind", str(path), str(path)]
     prefixes = {Path(sys.prefix).resolve(), Path(sys.base_prefix).resolve()}
-    for hidden in os.environ.get(HIDE_ENV, "").split(os.pathsep):
-        path = Path(hidden).resolve() if hidden else None
+    for folder in hidden:
+        path = Path(folder).resolve() if folder else None
         if path and path.is_dir() and path != Path("/") and not any(p == path or path in p.parents for p in prefixes):
             args += ["--tmpfs", str(path)]
     # The Python environment, wherever it lives (a virtualenv in the course folder or in /tmp).
@@ -103,11 +121,17 @@ SUPERVISOR = "grader-supervisor"  # v2: the leaf our cgroup's processes move int
 # Per layout and controller: the file that sets the limit, then files set too where the kernel has
 # them (swap accounting may be off). v1's memsw bounds memory+swap; v2's swap.max bounds swap alone.
 LIMIT_FILES = {
-    "v1": {"pids": [("pids.max", SANDBOX_PIDS)],
-           "memory": [("memory.limit_in_bytes", SANDBOX_MEMORY_BYTES),
-                      ("memory.memsw.limit_in_bytes", SANDBOX_MEMORY_BYTES)]},
-    "v2": {"memory": [("memory.max", SANDBOX_MEMORY_BYTES), ("memory.swap.max", 0)],
-           "pids": [("pids.max", SANDBOX_PIDS)]},
+    "v1": {
+        "pids": [("pids.max", SANDBOX_PIDS)],
+        "memory": [
+            ("memory.limit_in_bytes", SANDBOX_MEMORY_BYTES),
+            ("memory.memsw.limit_in_bytes", SANDBOX_MEMORY_BYTES),
+        ],
+    },
+    "v2": {
+        "memory": [("memory.max", SANDBOX_MEMORY_BYTES), ("memory.swap.max", 0)],
+        "pids": [("pids.max", SANDBOX_PIDS)],
+    },
 }
 _serial = itertools.count()
 

@@ -18,10 +18,10 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from grader.diagnosis import Diagnosis, diagnose
 from grader.engine import protocol
-from grader.engine.launcher import Child, LaunchError, default_launcher
-from grader.i18n import Text
+from grader.engine.launcher import LaunchError, LaunchSettings
+from grader.engine.transport import ChildProcess
+from grader.i18n import LocalizedError, Text
 
 GRACE_SECONDS = 3.0  # past the student's own time limit, before the process is killed
 MAX_RESTARTS = 4
@@ -30,21 +30,18 @@ MAX_RESTARTS = 4
 # ----------------------------------------------------------------------- failures
 
 
-class StudentFailure(Exception):
-    """Student code could not produce an answer. `outcome` goes into results.json."""
+class StudentFailure(LocalizedError):
+    """Student code could not produce an answer (structured: the graders' side, not the
+    engine, names the mistake behind it; see `grader.diagnosis.diagnosis_of`). `outcome`
+    goes into results.json."""
 
     outcome = "error"
     hint: str | None = None  # the key of the mistake, where the failure itself names one
     text = Text(pt="Falha no código do aluno.", en="The student's code failed.")
 
     def __init__(self, name: str = "", **fields: Any) -> None:
-        super().__init__(name)
         self.name = name
-        self.fields = fields
-        self.diagnosis: Diagnosis | None = None
-
-    def render(self, lang: str = "pt") -> str:
-        return self.text.render(lang, name=self.name, **self.fields)
+        super().__init__(None, name=name, **fields)
 
 
 class NotAttempted(StudentFailure):
@@ -61,8 +58,9 @@ class NotDefined(StudentFailure):
         pt="`{name}` não está definido no seu notebook.",
         en="`{name}` is not defined in your notebook.",
     )
-    because = Text(pt=" Talvez por causa de um erro numa célula: {error}",
-                   en=" Perhaps because of an error in a cell: {error}")
+    because = Text(
+        pt=" Talvez por causa de um erro numa célula: {error}", en=" Perhaps because of an error in a cell: {error}"
+    )
 
     def render(self, lang: str = "pt") -> str:
         text = self.text.render(lang, name=self.name)
@@ -78,10 +76,23 @@ class NotCallable(StudentFailure):
 
 
 class StudentError(StudentFailure):
+    """An exception in student code; `error` is its structured form (type, message, cell,
+    line, code), or a string where there is no more to say."""
+
     text = Text(
         pt="Seu código gerou um erro: {error}",
         en="Your code raised an error: {error}",
     )
+
+    @property
+    def error(self) -> dict:
+        """The exception as the student's process reported it (empty where there was none)."""
+        error = self.fields.get("error")
+        return error if isinstance(error, dict) else {}
+
+    def render(self, lang: str = "pt") -> str:
+        error = self.fields.get("error", "")
+        return self.text.render(lang, error=describe_error(error, lang) if isinstance(error, dict) else error)
 
 
 class StudentTimeout(StudentFailure):
@@ -110,11 +121,11 @@ class InputsModified(StudentFailure):
     hint = "inputs_modified"
     text = Text(
         pt="`{name}` alterou o próprio argumento {where} (no lugar, in-place). Uma função não deve mudar "
-           "seus argumentos: quem chamou ainda precisa deles. Trabalhe numa cópia (`x.clone()`, `list(x)`, "
-           "`dict(x)`) ou crie valores novos (`x = x + 1` em vez de `x += 1`, `x.add(1)` em vez de `x.add_(1)`).",
+        "seus argumentos: quem chamou ainda precisa deles. Trabalhe numa cópia (`x.clone()`, `list(x)`, "
+        "`dict(x)`) ou crie valores novos (`x = x + 1` em vez de `x += 1`, `x.add(1)` em vez de `x.add_(1)`).",
         en="`{name}` changed its own argument {where} (in place). A function must not change its arguments: "
-           "the caller still needs them. Work on a copy (`x.clone()`, `list(x)`, `dict(x)`) or make new values "
-           "(`x = x + 1` instead of `x += 1`, `x.add(1)` instead of `x.add_(1)`).",
+        "the caller still needs them. Work on a copy (`x.clone()`, `list(x)`, `dict(x)`) or make new values "
+        "(`x = x + 1` instead of `x += 1`, `x.add(1)` instead of `x.add_(1)`).",
     )
 
 
@@ -148,8 +159,11 @@ def changed_input(before: Any, after: Any, device: str | None, where: str) -> st
     if isinstance(before, protocol.Handle):
         return None
     if isinstance(before, torch.Tensor):
-        if not isinstance(after, torch.Tensor) or tuple(after.shape) != tuple(before.shape) \
-                or after.dtype != before.dtype:
+        if (
+            not isinstance(after, torch.Tensor)
+            or tuple(after.shape) != tuple(before.shape)
+            or after.dtype != before.dtype
+        ):
             return where
         meta = protocol.tensor_meta(after)
         expected = str(device or before.device).split(":")[0]
@@ -180,8 +194,13 @@ def changed_input(before: Any, after: Any, device: str | None, where: str) -> st
                 return found
         return None
     if isinstance(before, np.ndarray):
-        return None if isinstance(after, np.ndarray) and after.shape == before.shape and \
-            np.array_equal(after, before, equal_nan=before.dtype.kind in "fc") else where
+        return (
+            None
+            if isinstance(after, np.ndarray)
+            and after.shape == before.shape
+            and np.array_equal(after, before, equal_nan=before.dtype.kind in "fc")
+            else where
+        )
     if isinstance(before, float) and before != before:
         return None if isinstance(after, float) and after != after else where
     return None if type(after) is type(before) and after == before else where
@@ -212,10 +231,7 @@ def failure_from_error(name: str, error: dict) -> StudentFailure:
         return NotAttempted(name)
     if kind == "TimeLimit":
         return StudentTimeout(name, seconds=float(error.get("message") or 0))
-    failure = StudentError(name, error=describe_error(error))
-    failure.error = error
-    failure.diagnosis = diagnose(error)
-    return failure
+    return StudentError(name, error=error)
 
 
 # ----------------------------------------------------------------------- session
@@ -229,8 +245,6 @@ def compile_reference(source: str) -> str:
     Both processes run the same interpreter, so the bytecode is valid there."""
     code = compile(source, "<referência>", "exec", optimize=2, dont_inherit=True)
     return base64.b64encode(marshal.dumps(code)).decode("ascii")
-
-
 
 
 @dataclass
@@ -258,22 +272,24 @@ class OpTrace:
 
 @dataclass
 class StudentSession:
-    """One submission's student process, as the graders see it."""
+    """One submission's student code, as the graders see it: in a student process (the
+    default transport) or in the notebook's own kernel (`transport=InKernel(namespace)`)."""
 
     cells: list[str]
     order: list[str] = field(default_factory=list)  # exercise ids, in grading order
     references: dict[str, str] = field(default_factory=dict)  # name -> source of one definition
     limits: Limits = field(default_factory=Limits)
-    launcher: Any = None
+    launcher: Any = None  # for the default transport: where student processes come from
     seed: int = 0
+    settings: LaunchSettings = field(default_factory=LaunchSettings)  # the batch's: hidden folders, GPU share
+    transport: Any = None  # a transport.ChildProcess (default) or transport.InKernel
 
     def __post_init__(self) -> None:
-        self.launcher = self.launcher or default_launcher()
+        self.transport = self.transport or ChildProcess(self.launcher, self.settings)
         self.cell_results: list[CellResult] = []
         self.restarts = 0
         self.exercise: str | None = None
         self.call_seed: int | None = None
-        self._child: Child | None = None
         self._sent_references: set[str] = set()
         self._reused: dict[str, Any] = {}  # call(reuse=True) results, valid while this child lives
         self._bad_cells: set[int] = set()
@@ -283,22 +299,21 @@ class StudentSession:
         self.crash_log: list[str] = []
 
     # ------------------------------------------------------------------ lifecycle
-    def start(self) -> "StudentSession":
+    def start(self) -> StudentSession:
         self._started = time.monotonic()
-        self._boot()
+        if self.transport.fresh:
+            self._boot()
         return self
 
     def close(self) -> None:
-        if self._child is not None:
+        if self.transport.fresh and self.transport.connected:
             try:
                 self._send({"op": "exit"}, timeout=2)
             except StudentFailure:
                 pass
-            if self._child is not None:
-                self._child.kill()
-            self._child = None
+            self.transport.kill()
 
-    def __enter__(self) -> "StudentSession":
+    def __enter__(self) -> StudentSession:
         return self.start()
 
     def __exit__(self, *exc) -> None:
@@ -319,7 +334,7 @@ class StudentSession:
                     self.cell_results.append(CellResult(index, "skipped"))
                 self._kill()
                 return
-            self._child = self.launcher.start()  # started and greeted
+            self.transport.connect()  # started and greeted
             self._sent_references.clear()
             self._reused.clear()
             self._send({"op": "init", "seed": self.seed}, timeout=30)
@@ -329,9 +344,9 @@ class StudentSession:
                 result = self._run_cell(index, source)
                 if index > len(self.cell_results):
                     self.cell_results.append(result)
-                elif self._child is None:
+                elif not self.transport.connected:
                     self.cell_results[index - 1] = result  # ran before, died on replay
-                if self._child is None:
+                if not self.transport.connected:
                     self._bad_cells.add(index)
                     self.restarts += 1
                     break
@@ -353,7 +368,8 @@ class StudentSession:
         return CellResult(index, status, error, str(reply.get("output", "")))
 
     def _ensure_child(self, name: str) -> None:
-        if self._child is not None:
+        """A student process to ask, started again (cells replayed) after a crash or a hang."""
+        if self.transport.connected:
             return
         if self.restarts >= MAX_RESTARTS:
             raise StudentCrash(name)
@@ -361,19 +377,18 @@ class StudentSession:
         try:
             self._boot()
         except LaunchError:
-            self._child = None
-        if self._child is None:
+            self.transport.kill()
+        if not self.transport.connected:
             raise StudentCrash(name)
 
     # ------------------------------------------------------------------ transport
     def _send(self, message: dict, timeout: float, name: str = "") -> dict:
         """Send one request and wait for its reply; kill the process on a hang or crash."""
-        assert self._child is not None
+        assert self.transport.connected
         self._next_id += 1
         message["id"] = self._next_id
         try:
-            protocol.send_message(self._child.sock, message)
-            reply = protocol.recv_message(self._child.sock, timeout=timeout + GRACE_SECONDS)
+            reply = self.transport.exchange(message, timeout + GRACE_SECONDS)
             if reply.get("id") != self._next_id:
                 raise protocol.ProtocolError("reply out of order")
             return reply
@@ -386,9 +401,7 @@ class StudentSession:
             raise StudentCrash(name) from None
 
     def _kill(self) -> None:
-        if self._child is not None:
-            self._child.kill()
-            self._child = None
+        self.transport.kill()
 
     # ------------------------------------------------------------------ grader API
     def set_exercise(self, exercise: str | None, seed: int | None = None) -> None:
@@ -442,8 +455,11 @@ class StudentSession:
         pattern = re.compile(rf"^\s*(class|def)\s+{re.escape(name)}\b", re.MULTILINE)
         for cell in self.cell_results:
             error = cell.error or {}
-            if error.get("type") == "NotImplementedError" and not error.get("message") and \
-                    pattern.search(self.cells[cell.index - 1]):
+            if (
+                error.get("type") == "NotImplementedError"
+                and not error.get("message")
+                and pattern.search(self.cells[cell.index - 1])
+            ):
                 return True
         return False
 
@@ -454,9 +470,20 @@ class StudentSession:
                 return cell.error
         return None
 
-    def call(self, name: str, *args: Any, device: Any = None, timeout: float | None = None,
-             seed: int | None = None, keep: bool | str = False, return_args: bool = False, reuse: bool = False,
-             mutates: bool = False, trace_ops: bool = False, **kwargs: Any) -> Any:
+    def call(
+        self,
+        name: str,
+        *args: Any,
+        device: Any = None,
+        timeout: float | None = None,
+        seed: int | None = None,
+        keep: bool | str = False,
+        return_args: bool = False,
+        reuse: bool = False,
+        mutates: bool = False,
+        trace_ops: bool = False,
+        **kwargs: Any,
+    ) -> Any:
         """Call the student's `name(*args, **kwargs)`; tensors in args go to `device`.
 
         `keep=True` keeps objects that are not plain data in the student's process as
@@ -486,8 +513,9 @@ class StudentSession:
         }
         if seed is not None:
             message["seed"] = seed
-        key = json.dumps([name, message["args"], message["kwargs"], message["device"]], sort_keys=True) if reuse \
-            else None
+        key = (
+            json.dumps([name, message["args"], message["kwargs"], message["device"]], sort_keys=True) if reuse else None
+        )
         if key is not None and key in self._reused:
             return self._reused[key]
         value = self._request(name, message, timeout or self.limits.call_seconds)
@@ -502,18 +530,21 @@ class StudentSession:
             self._reused[key] = value
         return value
 
-    def _checked_inputs(self, name: str, reply: Any, args: tuple, kwargs: dict, device: Any,
-                        check: bool) -> tuple[Any, list]:
+    def _checked_inputs(
+        self, name: str, reply: Any, args: tuple, kwargs: dict, device: Any, check: bool
+    ) -> tuple[Any, list]:
         """Split a `return_args` reply into (value, args after the call); with `check`,
         raise InputsModified where an argument changed."""
-        if not (isinstance(reply, tuple) and len(reply) == 3 and isinstance(reply[1], list)
-                and isinstance(reply[2], dict)):
+        if not (
+            isinstance(reply, tuple) and len(reply) == 3 and isinstance(reply[1], list) and isinstance(reply[2], dict)
+        ):
             raise StudentError(name, error="malformed reply")
         value, args_after, kwargs_after = reply
         if check:
             device = None if device is None else str(device)
-            where = changed_input(list(args), args_after, device, "args") or \
-                changed_input(dict(kwargs), kwargs_after, device, "kwargs")
+            where = changed_input(list(args), args_after, device, "args") or changed_input(
+                dict(kwargs), kwargs_after, device, "kwargs"
+            )
             if where:
                 raise InputsModified(name, where=_argument_name(where))
         return value, args_after
@@ -523,8 +554,17 @@ class StudentSession:
         message = {"op": "get", "target": {"name": name}}
         return self._request(name, message, self.limits.call_seconds)
 
-    def call_handle(self, handle: protocol.Handle, attrs: list[str], *args: Any, device: Any = None,
-                    timeout: float | None = None, keep: bool = False, name: str = "", mutates: bool = False) -> Any:
+    def call_handle(
+        self,
+        handle: protocol.Handle,
+        attrs: list[str],
+        *args: Any,
+        device: Any = None,
+        timeout: float | None = None,
+        keep: bool = False,
+        name: str = "",
+        mutates: bool = False,
+    ) -> Any:
         """Call a method of an object kept in the student's process (e.g. `state_dict`, or
         the model itself: a forward pass). Arguments must come back unchanged, as in `call`."""
         name = name or ".".join(attrs)
@@ -541,8 +581,9 @@ class StudentSession:
             value, _ = self._checked_inputs(name, value, args, {}, device, check=True)
         return value
 
-    def run_grader_code(self, source: str, function: str, *args: Any, device: Any = None, keep: bool = False,
-                        name: str = "") -> Any:
+    def run_grader_code(
+        self, source: str, function: str, *args: Any, device: Any = None, keep: bool = False, name: str = ""
+    ) -> Any:
         """Run grader code `function(*args)` from `source` in the student's process (in a
         namespace of its own). With `keep`, objects it returns stay there as handles.
 
@@ -550,9 +591,17 @@ class StudentSession:
         object the student built, and check behaviour in the grading process as well."""
         self._ensure_child(name or function)
         reply = self._send(
-            {"op": "build", "source": source, "function": function, "seed": self.call_seed, "keep": keep,
-             "args": [protocol.encode(a) for a in args], "device": None if device is None else str(device)},
-            self.limits.call_seconds, name or function,
+            {
+                "op": "build",
+                "source": source,
+                "function": function,
+                "seed": self.call_seed,
+                "keep": keep,
+                "args": [protocol.encode(a) for a in args],
+                "device": None if device is None else str(device),
+            },
+            self.limits.call_seconds,
+            name or function,
         )
         if reply.get("status") != "ok":
             error = reply.get("error") if isinstance(reply.get("error"), dict) else {}

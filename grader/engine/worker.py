@@ -117,7 +117,7 @@ def apply_limits() -> None:
     import resource
 
     def cap(which, value):
-        soft, hard = resource.getrlimit(which)
+        _, hard = resource.getrlimit(which)
         value = value if hard == resource.RLIM_INFINITY else min(value, hard)
         try:
             resource.setrlimit(which, (value, value if hard == resource.RLIM_INFINITY else hard))
@@ -189,10 +189,10 @@ class Worker:
         return reply
 
     # -- plumbing ---------------------------------------------------------------
-    def serve(self) -> None:
+    def serve(self, gpu_memory_fraction: float = 0.9) -> None:
         assert self.sock is not None
         # Only a student process caps its GPU memory: never a notebook's own kernel (self-checks).
-        self._cap_gpu_memory()
+        self._cap_gpu_memory(gpu_memory_fraction)
         protocol.send_message(self.sock, {"hello": os.getpid()})
         while True:
             try:
@@ -339,15 +339,15 @@ class Worker:
         return self.op_call({**request, "get": True})
 
     @staticmethod
-    def _cap_gpu_memory() -> None:
+    def _cap_gpu_memory(fraction: float) -> None:
         """Cap this process's share of GPU memory the moment CUDA starts in it, whoever starts
         it: a grader's device, a device the student's function receives as an argument, or the
         student's own `.cuda()` (PyTorch runs queued calls at its lazy CUDA initialisation; the
         zygote never initialises CUDA). Cooperative: student code could raise it again. The
-        fraction comes from GRADER_GPU_MEMORY_FRACTION, set by the grader from the number of jobs."""
+        fraction comes from the batch's LaunchSettings (the grader divides the GPU among its jobs)."""
         import torch
 
-        fraction = min(max(float(os.environ.get("GRADER_GPU_MEMORY_FRACTION", "0.9")), 0.05), 1.0)
+        fraction = min(max(fraction, 0.05), 1.0)
 
         def cap() -> None:
             for index in range(torch.cuda.device_count()):
@@ -443,15 +443,15 @@ def _traced_call(fn, args: list, kwargs: dict, trace: dict):
         return fn(*args, **kwargs)
 
 
-def _serve_fd(fd: int) -> None:
+def _serve_fd(fd: int, gpu_memory_fraction: float) -> None:
     sock = socket.socket(fileno=fd)
-    Worker(sock).serve()
+    Worker(sock).serve(gpu_memory_fraction)
 
 
-def _zygote(control_fd: int, sandboxed: bool = False) -> None:
+def _zygote(control_fd: int, sandboxed: bool = False, gpu_memory_fraction: float = 0.9) -> None:
     """Fork server: each request on the control socket gets a fresh forked worker.
     `sandboxed`: running inside bwrap, where cleaning up between submissions is safe."""
-    import torch  # noqa: F401  (the point of the zygote: pay this import once)
+    import torch
 
     torch.set_num_threads(1)
     control = socket.socket(fileno=control_fd)
@@ -483,7 +483,7 @@ def _zygote(control_fd: int, sandboxed: bool = False) -> None:
             apply_limits()
             code = 0
             try:
-                Worker(theirs).serve()
+                Worker(theirs).serve(gpu_memory_fraction)
             except BaseException:
                 traceback.print_exc()  # reaches GRADER_WORKER_STDERR when debugging
                 code = 1
@@ -500,16 +500,17 @@ def main(argv: list[str] | None = None) -> None:
     group.add_argument("--fd", type=int)
     group.add_argument("--zygote", type=int)
     parser.add_argument("--sandboxed", action="store_true", help="inside bwrap: clean up between workers")
+    parser.add_argument("--gpu-memory-fraction", type=float, default=0.9, help="each student process's GPU share")
     args = parser.parse_args(argv)
     _prepare_process()
     if args.zygote is not None:
-        _zygote(args.zygote, args.sandboxed)
+        _zygote(args.zygote, args.sandboxed, args.gpu_memory_fraction)
     else:
         import torch
 
         torch.set_num_threads(1)
         apply_limits()
-        _serve_fd(args.fd)
+        _serve_fd(args.fd, args.gpu_memory_fraction)
 
 
 if __name__ == "__main__":

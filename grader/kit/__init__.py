@@ -20,12 +20,11 @@ import sys
 
 from grader.i18n import Text
 
-__all__ = ["verificar", "verificar_tudo", "dica", "check", "check_all", "hint"]
+__all__ = ["check", "check_all", "dica", "hint", "verificar", "verificar_tudo"]
 
 UNKNOWN = Text(pt="Exercício desconhecido: `{name}`.", en="Unknown exercise: `{name}`.")
 NO_MORE = Text(pt="(Esta é a última dica.)", en="(This is the last hint.)")
-FAILED_CHECK = Text(pt="`{name}` não passou nas verificações públicas.",
-                   en="`{name}` did not pass its public checks.")
+FAILED_CHECK = Text(pt="`{name}` não passou nas verificações públicas.", en="`{name}` did not pass its public checks.")
 HINT_HEADER = Text(pt="Dica {level}/{total} para `{name}`:", en="Hint {level}/{total} for `{name}`:")
 
 _hint_levels: dict[str, int] = {}

@@ -59,8 +59,12 @@ def digits_split(test_fraction: float = 0.25, seed: int = 0):
     def images(a):
         return torch.tensor(a, dtype=torch.float32).reshape(-1, 1, 8, 8) / 16
 
-    return images(X[train]), torch.tensor(y[train], dtype=torch.int64), images(X[test]), \
-        torch.tensor(y[test], dtype=torch.int64)
+    return (
+        images(X[train]),
+        torch.tensor(y[train], dtype=torch.int64),
+        images(X[test]),
+        torch.tensor(y[test], dtype=torch.int64),
+    )
 
 
 def _split(y: np.ndarray, test_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:

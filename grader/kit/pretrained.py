@@ -41,9 +41,17 @@ class DigitNet(nn.Module):
     def __init__(self, num_classes: int = len(SOURCE_DIGITS), width: int = WIDTH):
         super().__init__()
         self.features = nn.Sequential(
-            nn.Conv2d(1, width, 3, padding=1), nn.BatchNorm2d(width), nn.ReLU(),
-            nn.Conv2d(width, width, 3, padding=1), nn.BatchNorm2d(width), nn.ReLU(), nn.MaxPool2d(2),
-            nn.Conv2d(width, 2 * width, 3, padding=1), nn.BatchNorm2d(2 * width), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(1, width, 3, padding=1),
+            nn.BatchNorm2d(width),
+            nn.ReLU(),
+            nn.Conv2d(width, width, 3, padding=1),
+            nn.BatchNorm2d(width),
+            nn.ReLU(),
+            nn.MaxPool2d(2),
+            nn.Conv2d(width, 2 * width, 3, padding=1),
+            nn.BatchNorm2d(2 * width),
+            nn.ReLU(),
+            nn.MaxPool2d(2),
             nn.Flatten(),
         )
         self.fc = nn.Linear(2 * width * 2 * 2, num_classes)
@@ -126,7 +134,7 @@ def pretrain(seed: int = PRETRAIN_SEED, epochs: int = PRETRAIN_EPOCHS) -> DigitN
         for _ in range(epochs):
             order = torch.randperm(len(X), generator=generator)
             for start in range(0, len(X), 64):
-                batch = order[start:start + 64]
+                batch = order[start : start + 64]
                 optimizer.zero_grad()
                 F.cross_entropy(model(augment(X[batch], generator)), y[batch]).backward()
                 optimizer.step()
@@ -153,9 +161,14 @@ def fingerprint(model: nn.Module) -> list[int]:
 
 def save(model: DigitNet, path: Path = WEIGHTS) -> None:
     _, _, X_test, y_test = source_task()
-    meta = {"seed": PRETRAIN_SEED, "epochs": PRETRAIN_EPOCHS, "torch": str(torch.__version__),
-            "cpu_capability": torch.backends.cpu.get_cpu_capability(),
-            "source_test_accuracy": accuracy(model, X_test, y_test), "fingerprint": fingerprint(model)}
+    meta = {
+        "seed": PRETRAIN_SEED,
+        "epochs": PRETRAIN_EPOCHS,
+        "torch": str(torch.__version__),
+        "cpu_capability": torch.backends.cpu.get_cpu_capability(),
+        "source_test_accuracy": accuracy(model, X_test, y_test),
+        "fingerprint": fingerprint(model),
+    }
     torch.save({"state_dict": model.state_dict(), "meta": meta}, path)
 
 

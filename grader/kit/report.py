@@ -7,7 +7,7 @@ from grader.i18n import Text
 ICONS = {"passed": "✅", "not_attempted": "⏳", "failed": "❌"}
 PASSED = Text(pt="passou nas verificações públicas ({n}).", en="passed the public checks ({n}).")
 NOT_ATTEMPTED = Text(pt="ainda não tentado.", en="not attempted yet.")
-HINT = Text(pt="Precisa de ajuda? `dica(\"{name}\")`.", en="Need help? `dica(\"{name}\")`.")
+HINT = Text(pt='Precisa de ajuda? `dica("{name}")`.', en='Need help? `dica("{name}")`.')
 REMINDER = Text(
     pt="Lembre: estas são as verificações públicas; a nota final vem de verificações ocultas, mais completas.",
     en="Remember: these are the public checks; the final grade comes from more thorough hidden checks.",

@@ -11,12 +11,13 @@ from pathlib import Path
 
 import pytest
 
+from adversarial.cases import CANARY, MARK_PROCS, cases, cheat, secret_probe
 from grader.course import load_assignment
 from grader.engine.session import Limits
 from grader.grading import GradeOptions, grade_batch
 from grader.variants import Variant, write_submissions
 
-from adversarial.cases import CANARY, MARK_PROCS, cases, cheat, secret_probe
+pytestmark = pytest.mark.slow  # the whole adversarial battery: dozens of hostile submissions
 
 A = "01_neurons"
 LIMITS = Limits(call_seconds=3, cell_seconds=4, submission_seconds=240)
@@ -55,8 +56,9 @@ def malformed(folder: Path, reference: Path) -> dict[str, Path]:
         handle.truncate(100 * 1024 * 1024)
     out["huge.ipynb"] = huge
     outputs = json.loads(text)
-    outputs["cells"][1]["outputs"] = [{"output_type": "display_data", "metadata": {},
-                                       "data": {"image/png": "A" * 8_000_000}}]
+    outputs["cells"][1]["outputs"] = [
+        {"output_type": "display_data", "metadata": {}, "data": {"image/png": "A" * 8_000_000}}
+    ]
     put("big_outputs.ipynb", json.dumps(outputs).encode())
     script = "\n".join("# %%\n" + "".join(c["source"]) for c in notebook["cells"] if c["cell_type"] == "code")
     put("latin1_script.py", ("# coding: latin-1\n# ação\n" + script).encode("latin-1", errors="replace"))
@@ -66,9 +68,16 @@ def malformed(folder: Path, reference: Path) -> dict[str, Path]:
 
 # name -> (total expected, fragment of the message)
 MALFORMED_EXPECT = {
-    "invalid_json": (0, "JSON"), "empty": (0, "vazio"), "not_a_notebook": (0, "estrutura"),
-    "binary_garbage": (0, "JSON"), "duplicate_cell_ids": (19, ""), "nbformat_4_0": (19, ""),
-    "schema_bump": (19, ""), "huge": (0, "MB"), "big_outputs": (19, ""), "latin1_script": (19, "Latin-1"),
+    "invalid_json": (0, "JSON"),
+    "empty": (0, "vazio"),
+    "not_a_notebook": (0, "estrutura"),
+    "binary_garbage": (0, "JSON"),
+    "duplicate_cell_ids": (19, ""),
+    "nbformat_4_0": (19, ""),
+    "schema_bump": (19, ""),
+    "huge": (0, "MB"),
+    "big_outputs": (19, ""),
+    "latin1_script": (19, "Latin-1"),
     "syntax_error_script": (0, "SyntaxError"),
 }
 
@@ -112,8 +121,14 @@ def test_every_case_gets_its_outcome(battery):
         for exercise, info in exercises(result).items():
             expected = 0 if exercise == case.breaks else info["max_score"]
             if info["score"] != expected:
-                problems.append((case.name, exercise, info, [t["output"] for t in result["tests"]
-                                                             if t["extra_data"]["exercise"] == exercise][:2]))
+                problems.append(
+                    (
+                        case.name,
+                        exercise,
+                        info,
+                        [t["output"] for t in result["tests"] if t["extra_data"]["exercise"] == exercise][:2],
+                    )
+                )
         if case.hint:
             hints = {t["extra_data"].get("hint") for t in result["tests"] if t["extra_data"]["exercise"] == case.breaks}
             if case.hint not in hints:
@@ -174,14 +189,17 @@ def test_no_reference_text_in_any_feedback(battery):
             continue
         own = "\n".join(read_submission(path).cells)
         texts = [result["output"], *(t["output"] for t in result["tests"])]
-        for line in {l.strip() for r in references for l in r.splitlines()}:
+        for line in {line.strip() for r in references for line in r.splitlines()}:
             if len(line) >= 12 and line not in own and any(line in text for text in texts):
                 leaks.append((name, line))
     assert not leaks, leaks
     decompiled = [t["output"] for t in results["steal_reference_decompiled"]["tests"] if "LEAK:" in t["output"]]
     assert decompiled and all("solução de referência" in text for text in decompiled), decompiled
-    assert all("LEAK:" in t["output"] for t in results["steal_reference_frames"]["tests"]
-               if t["extra_data"]["exercise"] == "sigmoid" and t["status"] == "failed")
+    assert all(
+        "LEAK:" in t["output"]
+        for t in results["steal_reference_frames"]["tests"]
+        if t["extra_data"]["exercise"] == "sigmoid" and t["status"] == "failed"
+    )
     disassembly = [t["output"] for t in results["steal_reference_dis"]["tests"] if "LEAK:" in t["output"]]
     assert disassembly and not any("LOAD_" in text for text in disassembly), disassembly
 

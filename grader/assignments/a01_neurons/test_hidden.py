@@ -32,8 +32,11 @@ def random_z(seed: int, shape: tuple, dtype: torch.dtype, scale: float = 3.0) ->
 
 
 def unchanged(before: torch.Tensor, after) -> None:
-    checks.expect(isinstance(after, torch.Tensor) and torch.equal(before.cpu(), after.cpu()),
-                  MISTAKES["modifies_input"], "modifies_input")
+    checks.expect(
+        isinstance(after, torch.Tensor) and torch.equal(before.cpu(), after.cpu()),
+        MISTAKES["modifies_input"],
+        "modifies_input",
+    )
 
 
 # ----------------------------------------------------------------------- McCulloch-Pitts
@@ -114,8 +117,11 @@ def test_step_values(student, device, dtype):
         expected = (z >= 0).to(dtype)
         if not torch.equal(got, expected):
             differs_only_at_zero = torch.equal(got[z != 0], expected[z != 0])
-            raise Mistake(MISTAKES["step_at_zero"] if differs_only_at_zero else checks.WRONG_VALUES,
-                          "step_at_zero" if differs_only_at_zero else "wrong_values", what="step(z)")
+            raise Mistake(
+                MISTAKES["step_at_zero"] if differs_only_at_zero else checks.WRONG_VALUES,
+                "step_at_zero" if differs_only_at_zero else "wrong_values",
+                what="step(z)",
+            )
         unchanged(z, z_after)
 
 
@@ -127,8 +133,9 @@ def test_step_integer_input(student, device):
     z = torch.tensor([-3, 0, 2, 5])
     got = checks.tensor(student.call("step", z, device=device), "step(z inteiro)")
     checks.expect(got.is_floating_point(), MISTAKES["not_floating"], "not_floating")
-    checks.close(got, torch.tensor([0.0, 1.0, 1.0, 1.0]), "step(z inteiro)", hint=MISTAKES["step_at_zero"],
-                 key="step_at_zero")
+    checks.close(
+        got, torch.tensor([0.0, 1.0, 1.0, 1.0]), "step(z inteiro)", hint=MISTAKES["step_at_zero"], key="step_at_zero"
+    )
 
 
 def activation_check(student, device, name, reference, dtype, extra_mistake=None):
@@ -199,8 +206,7 @@ def test_softmax_values(student, device, dtype):
         expected = torch.softmax(z, dim=-1 if dim is None else dim)
         checks.shape(got, tuple(z.shape), "softmax(z)")
         sums = got.double().sum(dim=-1 if dim is None else dim)
-        checks.expect(torch.allclose(sums, torch.ones_like(sums), atol=1e-4), MISTAKES["softmax_dim"],
-                      "softmax_dim")
+        checks.expect(torch.allclose(sums, torch.ones_like(sums), atol=1e-4), MISTAKES["softmax_dim"], "softmax_dim")
         checks.close(got, expected, "softmax(z)")
         unchanged(z, z_after)
 
@@ -211,8 +217,10 @@ def test_softmax_large_inputs(student, device, dtype):
     """estável para entradas grandes como [1000, 1000]
     en: stable for large inputs such as [1000, 1000]
     """
-    for z in (torch.tensor([1000.0, 1000.0], dtype=dtype),
-              torch.tensor([[1000.0, 999.0, -1000.0], [-800.0, 0.0, 800.0]], dtype=dtype)):
+    for z in (
+        torch.tensor([1000.0, 1000.0], dtype=dtype),
+        torch.tensor([[1000.0, 999.0, -1000.0], [-800.0, 0.0, 800.0]], dtype=dtype),
+    ):
         got = checks.tensor(student.call("softmax", z, device=device), "softmax(z grande)")
         checks.finite(got, "softmax(z grande)", MISTAKES["naive_softmax"], "naive_softmax")
         checks.close(got, torch.softmax(z, dim=-1), "softmax(z grande)")
@@ -256,8 +264,11 @@ def test_perceptron_tensor_bias(student, device):
     w, b = torch.tensor([1.0, 1.0]), torch.tensor(-1.5)
     got = checks.tensor(student.call("perceptron", x, w, b, device=device), "perceptron(x, w, b)")
     checks.shape(got, (3,), "perceptron(x, w, b)")
-    checks.expect(torch.equal(got.double(), torch.tensor([0.0, 1.0, 0.0], dtype=torch.float64)),
-                  MISTAKES["bias_subtracted"], "bias_subtracted")
+    checks.expect(
+        torch.equal(got.double(), torch.tensor([0.0, 1.0, 0.0], dtype=torch.float64)),
+        MISTAKES["bias_subtracted"],
+        "bias_subtracted",
+    )
 
 
 @pytest.mark.exercise("AND_WEIGHTS")
@@ -305,8 +316,15 @@ def test_xor_weights(student):
         item = value[key]
         if isinstance(item, (list, tuple)):
             try:
-                item = torch.tensor([[checks.number(v, key) for v in row] if isinstance(row, (list, tuple))
-                                     else checks.number(row, key) for row in item], dtype=torch.float64)
+                item = torch.tensor(
+                    [
+                        [checks.number(v, key) for v in row]
+                        if isinstance(row, (list, tuple))
+                        else checks.number(row, key)
+                        for row in item
+                    ],
+                    dtype=torch.float64,
+                )
             except (Mistake, ValueError, TypeError):
                 item = None
         if not isinstance(item, torch.Tensor) or tuple(item.shape) != shape:
@@ -392,8 +410,7 @@ def test_train_perceptron_separable(student, device, dtype):
         X, y = separable_data(seed, n, m, dtype)
         result = student.call("train_perceptron", X, y, 1.0, 1000, device=device, timeout=20)
         errors = trained_errors(result, X, y)
-        checks.expect(errors == 0, MISTAKES["train_misclassifies"], "train_misclassifies", errors=errors,
-                      total=len(y))
+        checks.expect(errors == 0, MISTAKES["train_misclassifies"], "train_misclassifies", errors=errors, total=len(y))
 
 
 @pytest.mark.exercise("train_perceptron")
@@ -406,8 +423,13 @@ def test_train_perceptron_stops_early(student, device):
         result = student.call("train_perceptron", X, y, max_epochs=200_000, device=device, timeout=8)
     except StudentTimeout:
         raise Mistake(MISTAKES["train_no_early_stop"], "train_no_early_stop") from None
-    checks.expect(trained_errors(result, X, y) == 0, MISTAKES["train_misclassifies"], "train_misclassifies",
-                  errors=trained_errors(result, X, y), total=len(y))
+    checks.expect(
+        trained_errors(result, X, y) == 0,
+        MISTAKES["train_misclassifies"],
+        "train_misclassifies",
+        errors=trained_errors(result, X, y),
+        total=len(y),
+    )
 
 
 @pytest.mark.exercise("train_perceptron")

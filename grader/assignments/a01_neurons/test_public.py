@@ -54,7 +54,9 @@ def test_step_example(student):
     en: step([-1, 0, 2]) == [0, 1, 1]
     """
     got = checks.tensor(student.call("step", torch.tensor([-1.0, 0.0, 2.0])), "step([-1., 0., 2.])")
-    checks.close(got, torch.tensor([0.0, 1.0, 1.0]), "step([-1., 0., 2.])", hint=MISTAKES["step_at_zero"], key="step_at_zero")
+    checks.close(
+        got, torch.tensor([0.0, 1.0, 1.0]), "step([-1., 0., 2.])", hint=MISTAKES["step_at_zero"], key="step_at_zero"
+    )
 
 
 @pytest.mark.exercise("sigmoid")
@@ -63,7 +65,13 @@ def test_sigmoid_example(student):
     en: sigmoid(0) == 0.5
     """
     got = checks.tensor(student.call("sigmoid", torch.tensor([0.0, 2.0])), "sigmoid([0., 2.])")
-    checks.close(got, torch.sigmoid(torch.tensor([0.0, 2.0])), "sigmoid([0., 2.])", hint=MISTAKES["sigmoid_sign"], key="sigmoid_sign")
+    checks.close(
+        got,
+        torch.sigmoid(torch.tensor([0.0, 2.0])),
+        "sigmoid([0., 2.])",
+        hint=MISTAKES["sigmoid_sign"],
+        key="sigmoid_sign",
+    )
 
 
 @pytest.mark.exercise("tanh")
@@ -101,7 +109,13 @@ def test_perceptron_example(student):
     """
     x, w = torch.tensor([1.0, 1.0]), torch.tensor([1.0, 1.0])
     got = checks.tensor(student.call("perceptron", x, w, -1.5), "perceptron(x, w, b)")
-    checks.close(got, torch.tensor(1.0), "perceptron([1., 1.], [1., 1.], -1.5)", hint=MISTAKES["perceptron_shape"], key="perceptron_shape")
+    checks.close(
+        got,
+        torch.tensor(1.0),
+        "perceptron([1., 1.], [1., 1.], -1.5)",
+        hint=MISTAKES["perceptron_shape"],
+        key="perceptron_shape",
+    )
 
 
 def weights_check(student, name, gate):
@@ -158,7 +172,13 @@ def test_perceptron_update_example(student):
     result = student.call("perceptron_update", w, 0.0, x, 0.0, 1.0)
     if not isinstance(result, (tuple, list)) or len(result) != 2:
         raise checks.Mistake(MISTAKES["update_format"], "update_format")
-    checks.close(checks.tensor(result[0], "w"), torch.tensor([-1.0, -1.0]), "w novo", hint=MISTAKES["update_wrong"], key="update_wrong")
+    checks.close(
+        checks.tensor(result[0], "w"),
+        torch.tensor([-1.0, -1.0]),
+        "w novo",
+        hint=MISTAKES["update_wrong"],
+        key="update_wrong",
+    )
     checks.expect(checks.number(result[1], "b novo") == -1.0, MISTAKES["update_wrong"], "update_wrong")
 
 

@@ -1,11 +1,14 @@
 """Hidden graders for 02_tensors (never released to students)."""
 
+import itertools
+from pathlib import Path
+
 import pytest
 import torch
 import torch.nn.functional as F
 
 from grader import checks
-from grader.assignments.a02_tensors import MISTAKES
+from grader.assignments.a02_tensors import MISTAKES, hidden_inspect, hidden_models
 from grader.assignments.a02_tensors.test_public import whole
 from grader.checks import Mistake
 from grader.engine.protocol import Handle, tensor_meta
@@ -21,9 +24,14 @@ def gen(seed: int) -> torch.Generator:
 
 
 def unchanged(before, after, what):
-    checks.expect(isinstance(after, torch.Tensor) and torch.equal(before, after.to(before.dtype)),
-                  Text(pt=f"{what}: a entrada foi alterada; não modifique as entradas.",
-                              en=f"{what}: the input was modified; do not change the inputs."), "modifies_input")
+    checks.expect(
+        isinstance(after, torch.Tensor) and torch.equal(before, after.to(before.dtype)),
+        Text(
+            pt=f"{what}: a entrada foi alterada; não modifique as entradas.",
+            en=f"{what}: the input was modified; do not change the inputs.",
+        ),
+        "modifies_input",
+    )
 
 
 # ----------------------------------------------------------------------- tensors
@@ -44,8 +52,14 @@ def test_make_tensors_dims(student):
 def flatten_inputs(dtype):
     g = gen(1)
     base = torch.randn(4, 3, 5, generator=g).to(dtype)
-    return [base, base.transpose(1, 2), base.permute(2, 0, 1), base[:, ::2, :],
-            torch.randn(6, 2, generator=g).to(dtype), torch.arange(2 * 3 * 2 * 2).reshape(2, 3, 2, 2).to(dtype)]
+    return [
+        base,
+        base.transpose(1, 2),
+        base.permute(2, 0, 1),
+        base[:, ::2, :],
+        torch.randn(6, 2, generator=g).to(dtype),
+        torch.arange(2 * 3 * 2 * 2).reshape(2, 3, 2, 2).to(dtype),
+    ]
 
 
 @pytest.mark.exercise("flatten_batch")
@@ -179,12 +193,15 @@ def test_linear_forward(student, device, dtype):
         w = torch.randn(fan_out, fan_in, generator=g, dtype=torch.float64).to(dtype)
         b = torch.randn(fan_out, generator=g, dtype=torch.float64).to(dtype)
         for args in ((x, w, b), (x, w, None), (x, w)):
-            got = checks.tensor_on(student.call("linear_forward", *args, device=device), "linear_forward", device, dtype)
+            got = checks.tensor_on(
+                student.call("linear_forward", *args, device=device), "linear_forward", device, dtype
+            )
             bias = args[2] if len(args) == 3 else None
             expected = F.linear(x.double(), w.double(), None if bias is None else bias.double())
             if tuple(got.shape) == tuple(expected.shape) and not torch.allclose(got.double(), expected, atol=1e-4):
-                if fan_in == fan_out and torch.allclose(got.double(), (x.double() @ w.double()) + (
-                        0 if bias is None else bias.double()), atol=1e-4):
+                if fan_in == fan_out and torch.allclose(
+                    got.double(), (x.double() @ w.double()) + (0 if bias is None else bias.double()), atol=1e-4
+                ):
                     raise Mistake(MISTAKES["weight_not_transposed"], "weight_not_transposed")
                 if bias is not None and torch.allclose(got.double(), F.linear(x.double(), w.double()), atol=1e-4):
                     raise Mistake(MISTAKES["bias_ignored"], "bias_ignored")
@@ -201,10 +218,15 @@ def test_pairwise_sq_distances(student, device, dtype):
     for n, m, d in ((4, 3, 2), (1, 5, 7), (6, 6, 1)):
         a = torch.randn(n, d, generator=g, dtype=torch.float64).to(dtype)
         b = torch.randn(m, d, generator=g, dtype=torch.float64).to(dtype)
-        got = checks.tensor_on(student.call("pairwise_sq_distances", a, b, device=device), "pairwise_sq_distances", device, dtype)
+        got = checks.tensor_on(
+            student.call("pairwise_sq_distances", a, b, device=device), "pairwise_sq_distances", device, dtype
+        )
         expected = ((a.double()[:, None, :] - b.double()[None, :, :]) ** 2).sum(-1)
-        if tuple(got.shape) == (n, m) and torch.allclose(got.double(), expected.sqrt(), atol=1e-4) \
-                and not torch.allclose(expected, expected.sqrt(), atol=1e-4):
+        if (
+            tuple(got.shape) == (n, m)
+            and torch.allclose(got.double(), expected.sqrt(), atol=1e-4)
+            and not torch.allclose(expected, expected.sqrt(), atol=1e-4)
+        ):
             raise Mistake(MISTAKES["distances_not_squared"], "distances_not_squared")
         checks.close(got, expected, "pairwise_sq_distances", atol=1e-4, rtol=1e-4)
 
@@ -213,8 +235,12 @@ def same_structure(got, original, device=None) -> bool:
     """Same containers and non-tensor values, equal tensors (on `device`, unless None)."""
     if isinstance(original, torch.Tensor):
         meta = tensor_meta(got)
-        return (isinstance(got, torch.Tensor) and got.dtype == original.dtype and torch.equal(got, original)
-                and (device is None or (meta is not None and meta.device.split(":")[0] == device)))
+        return (
+            isinstance(got, torch.Tensor)
+            and got.dtype == original.dtype
+            and torch.equal(got, original)
+            and (device is None or (meta is not None and meta.device.split(":")[0] == device))
+        )
     if type(got) is not type(original):
         return False
     if isinstance(original, dict):
@@ -257,8 +283,12 @@ def meta_difference(got, original, where=""):
         if tuple(got.shape) != tuple(original.shape):
             return "wrong_shape", where, tuple(original.shape), tuple(got.shape)
         if got.dtype != original.dtype:
-            return "wrong_dtype", where, str(original.dtype).removeprefix("torch."), \
-                str(got.dtype).removeprefix("torch.")
+            return (
+                "wrong_dtype",
+                where,
+                str(original.dtype).removeprefix("torch."),
+                str(got.dtype).removeprefix("torch."),
+            )
         return None
     if type(got) is not type(original):
         return "container_type", where, None, None
@@ -291,9 +321,13 @@ def test_to_device_meta(student):
     cases = [
         (torch.randn(4, 1, 3, 3, generator=g), torch.tensor([0, 2, 1, 1])),  # a batch: (images, labels)
         [torch.randn(2, generator=g), (torch.arange(3), "texto", None), ((torch.ones(2, 2, dtype=torch.float64),), 5)],
-        {"entrada": torch.randn(3, 2, generator=g), "alvo": (torch.tensor([1, 0, 1]), 3),
-         "extras": [{"mascara": torch.tensor([True, False])}, {"n": 7, "nome": "a", "vazio": None}],
-         "escala": 0.5, "meia": torch.randn(2, generator=g).half()},
+        {
+            "entrada": torch.randn(3, 2, generator=g),
+            "alvo": (torch.tensor([1, 0, 1]), 3),
+            "extras": [{"mascara": torch.tensor([True, False])}, {"n": 7, "nome": "a", "vazio": None}],
+            "escala": 0.5,
+            "meia": torch.randn(2, generator=g).half(),
+        },
         [[(torch.zeros(1),), ()], {}, (torch.tensor(2.5), [torch.zeros(0, 3)])],
     ]
     for index, obj in enumerate(cases):
@@ -329,8 +363,11 @@ def test_graph_forward(student, device, dtype):
         a, b, c, d = (torch.randn(s, generator=g, dtype=torch.float64).to(dtype) for s in shape)
         got = checks.tensor_on(student.call("graph_forward", a, b, c, d, device=device), "graph_forward", device)
         expected = (a.double() + b.double()) * (c.double() - d.double())
-        if tuple(got.shape) == tuple(expected.shape) and torch.allclose(got.double(), -expected, atol=1e-5) \
-                and not torch.allclose(expected, torch.zeros_like(expected)):
+        if (
+            tuple(got.shape) == tuple(expected.shape)
+            and torch.allclose(got.double(), -expected, atol=1e-5)
+            and not torch.allclose(expected, torch.zeros_like(expected))
+        ):
             raise Mistake(MISTAKES["graph_sign"], "graph_sign")
         checks.close(got, expected, "graph_forward")
 
@@ -346,11 +383,15 @@ def test_graph_gradients(student):
             raise Mistake(MISTAKES["gradients_wrong"], "gradients_wrong")
         got = [checks.number(v, "graph_gradients") for v in result]
         expected = [c - d, c - d, a + b, -(a + b)]
-        if all(abs(x - y) < 1e-6 for x, y in zip(got[:3], expected[:3])) and abs(got[3] + expected[3]) < 1e-6 \
-                and expected[3] != 0:
+        if (
+            all(abs(x - y) < 1e-6 for x, y in zip(got[:3], expected[:3]))
+            and abs(got[3] + expected[3]) < 1e-6
+            and expected[3] != 0
+        ):
             raise Mistake(MISTAKES["gradient_d_sign"], "gradient_d_sign")
-        checks.expect(all(abs(x - y) < 1e-6 for x, y in zip(got, expected)), MISTAKES["gradients_wrong"],
-                      "gradients_wrong")
+        checks.expect(
+            all(abs(x - y) < 1e-6 for x, y in zip(got, expected)), MISTAKES["gradients_wrong"], "gradients_wrong"
+        )
         # The contract says "with autograd": right numbers from formulas derived by hand do not count.
         checks.expect(trace.backward, MISTAKES["gradients_by_hand"], "gradients_by_hand")
 
@@ -377,11 +418,12 @@ def test_mlp_param_count(student):
     en: sum over consecutive layers
     """
     for sizes in ([2, 3], [10, 5, 5, 2], [784, 256, 128, 10], [7, 1, 7, 1, 7]):
-        pairs = list(zip(sizes[:-1], sizes[1:]))
+        pairs = list(itertools.pairwise(sizes))
         got = whole(student.call("mlp_param_count", sizes), "mlp_param_count")
         checks.expect(got != sum(a * b for a, b in pairs), MISTAKES["forgot_bias"], "forgot_bias")
-        checks.expect(got == sum(a * b + b for a, b in pairs), checks.WRONG_VALUES, "wrong_values",
-                      what="mlp_param_count")
+        checks.expect(
+            got == sum(a * b + b for a, b in pairs), checks.WRONG_VALUES, "wrong_values", what="mlp_param_count"
+        )
         got = whole(student.call("mlp_param_count", sizes, bias=False), "mlp_param_count(bias=False)")
         checks.expect(got == sum(a * b for a, b in pairs), MISTAKES["bias_flag"], "bias_flag")
 
@@ -412,143 +454,37 @@ def test_weights_memory_gb(student):
         checks.expect(abs(got - expected) <= tolerance, checks.WRONG_VALUES, "wrong_values", what="weights_memory_gb")
 
 
-MODELS = """
-import torch
-import torch.nn as nn
+# The models' builders: their source is executed in the student's process (`student.build`),
+# the module itself is imported here for the reference copies (`grader_models`).
+MODELS_SOURCE = Path(hidden_models.__file__).read_text(encoding="utf-8")
 
-
-class Shared(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.layer = nn.Linear(4, 4)
-        self.head = nn.Linear(4, 2)
-
-    def forward(self, x):
-        return self.head(torch.relu(self.layer(torch.relu(self.layer(x)))))
-
-
-def frozen():
-    torch.manual_seed(0)
-    model = nn.Sequential(nn.Linear(5, 8), nn.ReLU(), nn.Linear(8, 3))
-    model[0].requires_grad_(False)
-    return model
-
-
-def shared():
-    torch.manual_seed(0)
-    return Shared()
-
-
-def tied():
-    torch.manual_seed(0)
-    first, last = nn.Linear(6, 6), nn.Linear(6, 6)
-    last.weight = first.weight
-    return nn.Sequential(first, nn.Tanh(), last)
-
-
-def batchnorm():
-    torch.manual_seed(0)
-    return nn.Sequential(nn.Conv2d(1, 4, 3), nn.BatchNorm2d(4), nn.ReLU(), nn.Flatten(), nn.Linear(4 * 4 * 4, 2))
-
-
-def nested():
-    torch.manual_seed(0)
-    block = nn.Sequential(nn.Linear(3, 6), nn.ReLU())
-    return nn.Sequential(block, nn.Sequential(nn.Linear(6, 6), nn.Sequential(nn.Tanh(), nn.Linear(6, 1))))
-
-
-class Rooted(nn.Module):
-    '''Parameters registered on the model itself, beside its children: one trainable, one frozen.'''
-
-    def __init__(self):
-        super().__init__()
-        self.scale = nn.Parameter(torch.ones(5))
-        self.offset = nn.Parameter(torch.zeros(3), requires_grad=False)
-        self.body = nn.Sequential(nn.Linear(4, 5), nn.ReLU())
-        self.head = nn.Linear(5, 3)
-
-    def forward(self, x):
-        return self.head(self.body(x) * self.scale) + self.offset
-
-
-def rooted():
-    torch.manual_seed(0)
-    return Rooted()
-
-
-class Twins(nn.Module):
-    '''Two LayerNorms of one width (distinct parameters with equal values) and a tied weight.'''
-
-    def __init__(self):
-        super().__init__()
-        self.inp, self.norm1 = nn.Linear(3, 6), nn.LayerNorm(6)
-        self.mid, self.norm2 = nn.Linear(6, 6), nn.LayerNorm(6)
-        self.out = nn.Linear(6, 6)
-        self.out.weight = self.mid.weight
-
-    def forward(self, x):
-        h = self.norm1(torch.tanh(self.inp(x)))
-        return self.out(self.norm2(torch.tanh(self.mid(h))))
-
-
-def twins():
-    torch.manual_seed(0)
-    return Twins()
-
-
-class Generated(nn.Module):
-    '''A network drawn from a seed: a 0-d and a 1-d parameter on the model itself (the second
-    sometimes frozen), blocks Linear-LayerNorm-Tanh of one random width (the LayerNorms are
-    twins: equal values, distinct parameters), sometimes a weight tied across two blocks and
-    sometimes a frozen block.'''
-
-    def __init__(self, rng):
-        super().__init__()
-        width, depth = rng.randint(3, 9), rng.randint(2, 4)
-        self.temperature = nn.Parameter(torch.ones(()))
-        self.gain = nn.Parameter(torch.ones(width), requires_grad=rng.random() < 0.5)
-        self.inp = nn.Linear(rng.randint(2, 6), width)
-        self.blocks = nn.ModuleList(nn.Sequential(nn.Linear(width, width), nn.LayerNorm(width), nn.Tanh())
-                                    for _ in range(depth))
-        if rng.random() < 0.7:
-            self.blocks[-1][0].weight = self.blocks[0][0].weight
-        if rng.random() < 0.5:
-            self.blocks[rng.randrange(1, depth)].requires_grad_(False)
-        self.out = nn.Linear(width, rng.randint(2, 5))
-
-    def forward(self, x):
-        h = torch.tanh(self.inp(x)) * self.gain
-        for block in self.blocks:
-            h = block(h)
-        return self.out(h) / self.temperature
-
-
-def generated(seed):
-    import random
-
-    torch.manual_seed(seed)
-    return Generated(random.Random(seed))
-"""
 # Models the student never imagined: parameters on the root module, distinct parameters with
 # equal values next to truly shared ones, and networks drawn from fixed seeds (tests/ checks the
 # diagnosis below on many more seeds with hypothesis).
 GENERATED_SEEDS = [5, 9]
-COUNT_MODELS = ["frozen", "shared", "tied", "batchnorm", "nested", "rooted", "twins",
-                *[f"generated_{seed}" for seed in GENERATED_SEEDS]]
+COUNT_MODELS = [
+    "frozen",
+    "shared",
+    "tied",
+    "batchnorm",
+    "nested",
+    "rooted",
+    "twins",
+    *[f"generated_{seed}" for seed in GENERATED_SEEDS],
+]
 SUMMARY_MODELS = {"frozen": (2, 5), "shared": (3, 4), "batchnorm": (2, 1, 6, 6), "nested": (4, 3), "rooted": (2, 4)}
 
 
 def builder(kind: str) -> tuple[str, tuple]:
-    """The MODELS function that builds `kind`, and its arguments ("generated_3": generated(3))."""
+    """The hidden_models function that builds `kind`, and its arguments ("generated_3": generated(3))."""
     name, _, seed = kind.partition("_")
     return (name, (int(seed),)) if name == "generated" else (kind, ())
 
 
 @pytest.fixture(scope="module")
 def grader_models():
-    namespace: dict = {}
-    exec(MODELS, namespace)
-    return namespace
+    """The builders of hidden_models by name, in the grading process (same seeds, same weights)."""
+    return vars(hidden_models)
 
 
 def trainable(model):
@@ -563,7 +499,7 @@ def test_count_trainable_params(student, grader_models, kind):
     """
     name, args = builder(kind)
     model = grader_models[name](*args)
-    handle = student.build(MODELS, name, *args)
+    handle = student.build(MODELS_SOURCE, name, *args)
     got = whole(student.call("count_trainable_params", handle), "count_trainable_params")
     key = count_mistake(model, got)
     if key == "wrong_values":
@@ -601,9 +537,13 @@ def reference_summary(model, shape):
     rows, hooks = [], []
     for module in model.modules():
         if not list(module.children()):
-            hooks.append(module.register_forward_hook(
-                lambda m, i, o: rows.append((type(m).__name__, tuple(o.shape),
-                                             sum(p.numel() for p in m.parameters(recurse=False))))))
+            hooks.append(
+                module.register_forward_hook(
+                    lambda m, i, o: rows.append(
+                        (type(m).__name__, tuple(o.shape), sum(p.numel() for p in m.parameters(recurse=False)))
+                    )
+                )
+            )
     with torch.no_grad():
         model.eval()(torch.zeros(shape))
     for hook in hooks:
@@ -627,27 +567,29 @@ def test_layer_summary(student, grader_models, kind):
     """
     shape = SUMMARY_MODELS[kind]
     expected = reference_summary(grader_models[kind](), shape)
-    handle = student.build(MODELS, kind)
+    handle = student.build(MODELS_SOURCE, kind)
     rows = student.call("layer_summary", handle, shape)
     if not isinstance(rows, (list, tuple)) or len(rows) != len(expected):
-        raise Mistake(MISTAKES["summary_rows"], "summary_rows", expected=len(expected),
-                      actual=len(rows) if isinstance(rows, (list, tuple)) else checks.describe_type(rows))
+        raise Mistake(
+            MISTAKES["summary_rows"],
+            "summary_rows",
+            expected=len(expected),
+            actual=len(rows) if isinstance(rows, (list, tuple)) else checks.describe_type(rows),
+        )
     for index, (row, want) in enumerate(zip(rows, expected)):
-        ok = (isinstance(row, (list, tuple)) and len(row) == 3 and row[0] == want[0]
-              and isinstance(row[1], (list, tuple)) and tuple(int(v) for v in row[1]) == want[1]
-              and _count(row[2]) == want[2])
+        ok = (
+            isinstance(row, (list, tuple))
+            and len(row) == 3
+            and row[0] == want[0]
+            and isinstance(row[1], (list, tuple))
+            and tuple(int(v) for v in row[1]) == want[1]
+            and _count(row[2]) == want[2]
+        )
         checks.expect(ok, MISTAKES["summary_wrong"], "summary_wrong", row=index + 1)
 
 
-INSPECT = """
-import torch
-
-
-def inspect(model):
-    if not isinstance(model, torch.nn.Module):
-        return None
-    return {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
-"""
+# Executed in the student's process: `inspect(model)` sends back the kept model's state_dict.
+INSPECT_SOURCE = Path(hidden_inspect.__file__).read_text(encoding="utf-8")
 
 
 def iris_reference(state, x):
@@ -673,8 +615,11 @@ def test_build_iris_mlp(student, device):
     en: 4-20-10-3 with Tanh, 343 parameters, returns logits
     """
     model = student.call("build_iris_mlp", keep=True)
-    state = student.run_grader_code(INSPECT, "inspect", model, name="build_iris_mlp") \
-        if isinstance(model, Handle) else None
+    state = (
+        student.run_grader_code(INSPECT_SOURCE, "inspect", model, name="build_iris_mlp")
+        if isinstance(model, Handle)
+        else None
+    )
     if not isinstance(state, dict):
         raise Mistake(MISTAKES["not_a_module"], "not_a_module", type=checks.describe_type(model))
     params = sum(int(v.numel()) for k, v in state.items() if k.endswith(("weight", "bias")))
@@ -687,9 +632,12 @@ def test_build_iris_mlp(student, device):
     checks.logits_not_probabilities(out, "modelo(x)")
     expected = iris_reference(state, x)
     # Logits are defined up to a constant per row: a final LogSoftmax (log-probabilities) is accepted.
-    checks.expect(expected is not None and torch.allclose(row_centered(out.double()), row_centered(expected),
-                                                          atol=1e-4, rtol=1e-4),
-                  MISTAKES["iris_activation"], "iris_activation")
+    checks.expect(
+        expected is not None
+        and torch.allclose(row_centered(out.double()), row_centered(expected), atol=1e-4, rtol=1e-4),
+        MISTAKES["iris_activation"],
+        "iris_activation",
+    )
 
 
 def row_centered(logits: torch.Tensor) -> torch.Tensor:

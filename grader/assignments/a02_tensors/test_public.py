@@ -46,8 +46,9 @@ def test_standardize_example(student):
     """
     x = torch.tensor([[1.0, 10.0], [3.0, 30.0]])
     got = checks.tensor(student.call("standardize", x), "standardize(x)")
-    checks.close(got, torch.tensor([[-1.0, -1.0], [1.0, 1.0]]), "standardize(x)", hint=MISTAKES["sample_std"],
-                 key="sample_std")
+    checks.close(
+        got, torch.tensor([[-1.0, -1.0], [1.0, 1.0]]), "standardize(x)", hint=MISTAKES["sample_std"], key="sample_std"
+    )
 
 
 @pytest.mark.exercise("one_hot")
@@ -77,8 +78,13 @@ def test_pairwise_example(student):
     """
     a, b = torch.tensor([[0.0, 0.0]]), torch.tensor([[3.0, 4.0], [0.0, 1.0]])
     got = checks.tensor(student.call("pairwise_sq_distances", a, b), "pairwise_sq_distances(a, b)")
-    checks.close(got, torch.tensor([[25.0, 1.0]]), "pairwise_sq_distances(a, b)",
-                 hint=MISTAKES["distances_not_squared"], key="distances_not_squared")
+    checks.close(
+        got,
+        torch.tensor([[25.0, 1.0]]),
+        "pairwise_sq_distances(a, b)",
+        hint=MISTAKES["distances_not_squared"],
+        key="distances_not_squared",
+    )
 
 
 @pytest.mark.exercise("to_device")
@@ -88,9 +94,16 @@ def test_to_device_example(student):
     """
     obj = {"x": [torch.ones(2), 3], "nome": "lote"}
     got = student.call("to_device", obj, "cpu")
-    ok = (isinstance(got, dict) and set(got) == {"x", "nome"} and got["nome"] == "lote"
-          and isinstance(got["x"], list) and len(got["x"]) == 2 and got["x"][1] == 3
-          and isinstance(got["x"][0], torch.Tensor) and torch.equal(got["x"][0], torch.ones(2)))
+    ok = (
+        isinstance(got, dict)
+        and set(got) == {"x", "nome"}
+        and got["nome"] == "lote"
+        and isinstance(got["x"], list)
+        and len(got["x"]) == 2
+        and got["x"][1] == 3
+        and isinstance(got["x"][0], torch.Tensor)
+        and torch.equal(got["x"][0], torch.ones(2))
+    )
     checks.expect(ok, MISTAKES["container_type"], "container_type")
 
 
@@ -179,12 +192,22 @@ def test_layer_summary_example(student):
     rows = student.call("layer_summary", model, (1, 3))
     expected = [("Linear", (1, 2), 8), ("ReLU", (1, 2), 0), ("Linear", (1, 1), 3)]
     if not isinstance(rows, (list, tuple)) or len(rows) != 3:
-        raise Mistake(MISTAKES["summary_rows"], "summary_rows", expected=3,
-                      actual=len(rows) if isinstance(rows, (list, tuple)) else checks.describe_type(rows))
+        raise Mistake(
+            MISTAKES["summary_rows"],
+            "summary_rows",
+            expected=3,
+            actual=len(rows) if isinstance(rows, (list, tuple)) else checks.describe_type(rows),
+        )
     for index, (row, want) in enumerate(zip(rows, expected)):
-        ok = isinstance(row, (list, tuple)) and len(row) == 3 and row[0] == want[0] \
-            and isinstance(row[1], (list, tuple)) and tuple(row[1]) == want[1] \
-            and not isinstance(row[2], (str, list, tuple, dict)) and checks.number(row[2], "layer_summary") == want[2]
+        ok = (
+            isinstance(row, (list, tuple))
+            and len(row) == 3
+            and row[0] == want[0]
+            and isinstance(row[1], (list, tuple))
+            and tuple(row[1]) == want[1]
+            and not isinstance(row[2], (str, list, tuple, dict))
+            and checks.number(row[2], "layer_summary") == want[2]
+        )
         checks.expect(ok, MISTAKES["summary_wrong"], "summary_wrong", row=index + 1)
 
 

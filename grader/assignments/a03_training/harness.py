@@ -82,8 +82,9 @@ def make_layers(kind: str, features: int, outputs: int) -> nn.Module:
     if kind == "dropout_batchnorm":
         # No bias before BatchNorm: its gradient is zero up to rounding, which Adam would
         # blow up into full steps that differ between two processes.
-        return nn.Sequential(nn.Linear(features, 16, bias=False), nn.BatchNorm1d(16), nn.ReLU(), nn.Dropout(0.25),
-                             nn.Linear(16, outputs))
+        return nn.Sequential(
+            nn.Linear(features, 16, bias=False), nn.BatchNorm1d(16), nn.ReLU(), nn.Dropout(0.25), nn.Linear(16, outputs)
+        )
     if kind == "regression":
         return nn.Sequential(nn.Linear(features, 8), nn.Tanh(), nn.Linear(8, outputs))
     raise ValueError(kind)
@@ -118,8 +119,9 @@ def initial_state(spec: dict) -> dict:
 
 def make_loader(X, y, batch_size: int, shuffle: bool, seed: int) -> DataLoader:
     # A generator of its own: the data order does not depend on the global random state.
-    return DataLoader(TensorDataset(X, y), batch_size=batch_size, shuffle=shuffle,
-                      generator=torch.Generator().manual_seed(seed))
+    return DataLoader(
+        TensorDataset(X, y), batch_size=batch_size, shuffle=shuffle, generator=torch.Generator().manual_seed(seed)
+    )
 
 
 def build_run(spec: dict, state: dict, data: dict, device: str):
@@ -135,8 +137,7 @@ def build_run(spec: dict, state: dict, data: dict, device: str):
     train_loader = make_loader(data["X"], data["y"], spec["batch_size"], True, spec["shuffle_seed"])
     val_loader = None
     if "X_val" in data:
-        val_loader = make_loader(data["X_val"], data["y_val"], spec.get("val_batch_size", spec["batch_size"]),
-                                 False, 0)
+        val_loader = make_loader(data["X_val"], data["y_val"], spec.get("val_batch_size", spec["batch_size"]), False, 0)
     loss_fn = RecordingLoss(make_loss(spec["loss"]), log)
     optimizer = make_optimizer(spec, model.parameters(), log)
     return model, train_loader, val_loader, loss_fn, optimizer, log
@@ -167,11 +168,16 @@ def loader_passes(train_loader, val_loader) -> dict:
     def one_pass(loader):
         return [list(batch) if isinstance(batch, (list, tuple)) else batch for batch in loader]
 
-    return {"train": [one_pass(train_loader), one_pass(train_loader)],
-            "val": [one_pass(val_loader), one_pass(val_loader)]}
+    return {
+        "train": [one_pass(train_loader), one_pass(train_loader)],
+        "val": [one_pass(val_loader), one_pass(val_loader)],
+    }
 
 
 def run_facts(model, log) -> dict:
     """What the graders read back after a call: the weights and buffers, the log, the mode."""
-    return {"state": {k: v.detach().cpu().clone() for k, v in model.state_dict().items()},
-            "events": log.export(), "training": bool(model.training)}
+    return {
+        "state": {k: v.detach().cpu().clone() for k, v in model.state_dict().items()},
+        "events": log.export(),
+        "training": bool(model.training),
+    }

@@ -29,8 +29,9 @@ STATE_RTOL, STATE_ATOL = 1e-3, 1e-4
 LOSS_RTOL, LOSS_ATOL = 1e-3, 1e-6
 
 
-def classification_data(seed: int, n: int, n_val: int = 0, *, features: int = 5, classes: int = 3,
-                        noise: float = 0.0) -> dict:
+def classification_data(
+    seed: int, n: int, n_val: int = 0, *, features: int = 5, classes: int = 3, noise: float = 0.0
+) -> dict:
     """Points labelled by a random linear rule; `noise`: the fraction of training labels redrawn."""
     g = torch.Generator().manual_seed(seed)
     rule = torch.randn(features, classes, generator=g)
@@ -51,14 +52,34 @@ def regression_data(seed: int, n: int, features: int = 5) -> dict:
     return {"X": X, "y": (X.sin() @ torch.randn(features, 1, generator=g)) + 0.1}
 
 
-def spec(model: str, optimizer: str, *, lr: float, batch_size: int = 8, mode: str = "train",
-         loss: str = "cross_entropy", outputs: int = 3, seed: int = 0, val_batch_size: int | None = None,
-         **optimizer_args) -> dict:
+def spec(
+    model: str,
+    optimizer: str,
+    *,
+    lr: float,
+    batch_size: int = 8,
+    mode: str = "train",
+    loss: str = "cross_entropy",
+    outputs: int = 3,
+    seed: int = 0,
+    val_batch_size: int | None = None,
+    **optimizer_args,
+) -> dict:
     """A run's description for `harness.build_run` (plain data: it travels to the student's process).
     `mode`: the mode the model is handed over in; `seed`: initial weights and data order."""
-    return {"model": model, "features": 5, "outputs": outputs, "init_seed": seed, "shuffle_seed": seed + 100,
-            "batch_size": batch_size, "val_batch_size": val_batch_size or batch_size, "mode": mode, "loss": loss,
-            "optimizer": optimizer, "optimizer_args": {"lr": lr, **optimizer_args}}
+    return {
+        "model": model,
+        "features": 5,
+        "outputs": outputs,
+        "init_seed": seed,
+        "shuffle_seed": seed + 100,
+        "batch_size": batch_size,
+        "val_batch_size": val_batch_size or batch_size,
+        "mode": mode,
+        "loss": loss,
+        "optimizer": optimizer,
+        "optimizer_args": {"lr": lr, **optimizer_args},
+    }
 
 
 @dataclass
@@ -75,11 +96,12 @@ class Run:
     log: Any
 
     @classmethod
-    def start(cls, student, spec: dict, data: dict, device: str) -> "Run":
+    def start(cls, student, spec: dict, data: dict, device: str) -> Run:
         """The run's objects, built in the student's process and kept there (handles)."""
         state = harness.initial_state(spec)
-        objects = student.run_grader_code(HARNESS_SOURCE, "build_run", spec, state, data, device, keep=True,
-                                          name="harness")
+        objects = student.run_grader_code(
+            HARNESS_SOURCE, "build_run", spec, state, data, device, keep=True, name="harness"
+        )
         return cls(spec, state, data, device, *objects)
 
     def local(self) -> tuple:
@@ -209,8 +231,13 @@ def check_evaluation(result: Any, run: Run, facts: dict, what: str) -> None:
     check_epoch_loss(loss, expected_loss, facts["events"], f"{what}[0]")
     if not 0 <= accuracy <= 1:
         raise Mistake(MISTAKES["accuracy_not_fraction"], "accuracy_not_fraction", actual=accuracy)
-    checks.expect(abs(accuracy - expected_accuracy) < 1e-6, MISTAKES["accuracy_wrong"], "accuracy_wrong",
-                  actual=accuracy, expected=expected_accuracy)
+    checks.expect(
+        abs(accuracy - expected_accuracy) < 1e-6,
+        MISTAKES["accuracy_wrong"],
+        "accuracy_wrong",
+        actual=accuracy,
+        expected=expected_accuracy,
+    )
 
 
 def check_history_shape(history: Any, epochs: int) -> dict:
@@ -249,19 +276,27 @@ def batches_of(passes: list, which: Text) -> list[tuple[torch.Tensor, torch.Tens
     out = []
     for batch in passes:
         if not (isinstance(batch, list) and len(batch) == 2 and all(isinstance(t, torch.Tensor) for t in batch)):
-            raise Mistake(MISTAKES["loader_batches"], "loader_batches", which=which,
-                          detail=checks.describe_type(batch))
+            raise Mistake(MISTAKES["loader_batches"], "loader_batches", which=which, detail=checks.describe_type(batch))
         X, y = batch
         if X.dim() != 2 or X.shape[1] != 4 or y.shape != (X.shape[0],):
-            raise Mistake(MISTAKES["loader_batches"], "loader_batches", which=which,
-                          detail=f"X {tuple(X.shape)}, y {tuple(y.shape)}")
+            raise Mistake(
+                MISTAKES["loader_batches"],
+                "loader_batches",
+                which=which,
+                detail=f"X {tuple(X.shape)}, y {tuple(y.shape)}",
+            )
         if X.dtype != torch.float32 or y.dtype != torch.int64:
-            raise Mistake(MISTAKES["loader_dtypes"], "loader_dtypes", x_dtype=str(X.dtype).removeprefix("torch."),
-                          y_dtype=str(y.dtype).removeprefix("torch."))
+            raise Mistake(
+                MISTAKES["loader_dtypes"],
+                "loader_dtypes",
+                x_dtype=str(X.dtype).removeprefix("torch."),
+                y_dtype=str(y.dtype).removeprefix("torch."),
+            )
         out.append((X, y))
     if not out:
-        raise Mistake(MISTAKES["loader_batches"], "loader_batches", which=which,
-                      detail=Text(pt="0 lotes", en="0 batches"))
+        raise Mistake(
+            MISTAKES["loader_batches"], "loader_batches", which=which, detail=Text(pt="0 lotes", en="0 batches")
+        )
     return out
 
 

@@ -16,14 +16,35 @@ import torch
 from grader import checks
 from grader.assignments.a03_training import MISTAKES
 from grader.assignments.a03_training.runs import (
-    HARNESS_SOURCE, IRIS_INPUTS, IRIS_X, IRIS_Y, TRAIN, VAL, Run, batches_of, check_epoch_loss, check_evaluation,
-    check_history_shape, classification_data, close_number, iris_accuracy, loader_passes,
-    loss_number, regression_data, same_state, spec, state_on_cpu, trained_iris, training_mistake)
+    HARNESS_SOURCE,
+    IRIS_INPUTS,
+    IRIS_X,
+    IRIS_Y,
+    TRAIN,
+    VAL,
+    Run,
+    batches_of,
+    check_epoch_loss,
+    check_evaluation,
+    check_history_shape,
+    classification_data,
+    close_number,
+    iris_accuracy,
+    loader_passes,
+    loss_number,
+    regression_data,
+    same_state,
+    spec,
+    state_on_cpu,
+    trained_iris,
+    training_mistake,
+)
 from grader.checks import Mistake
 from grader.engine.protocol import tensor_meta
 from grader.i18n import Text
 
 # ----------------------------------------------------------------------- make_iris_loaders
+
 
 def joined(batches) -> tuple[torch.Tensor, torch.Tensor]:
     return torch.cat([X for X, _ in batches]).double(), torch.cat([y for _, y in batches])
@@ -40,9 +61,12 @@ def check_standardization(Z_train: torch.Tensor, Z_val: torch.Tensor) -> None:
     if not is_standardized(Z_train):
         if is_standardized(torch.cat([Z_train, Z_val])):
             raise Mistake(MISTAKES["scaler_leakage"], "scaler_leakage")
-        raise Mistake(MISTAKES["not_standardized"], "not_standardized",
-                      means=[round(v, 3) for v in Z_train.mean(dim=0).tolist()],
-                      stds=[round(v, 3) for v in Z_train.std(dim=0, correction=0).tolist()])
+        raise Mistake(
+            MISTAKES["not_standardized"],
+            "not_standardized",
+            means=[round(v, 3) for v in Z_train.mean(dim=0).tolist()],
+            stds=[round(v, 3) for v in Z_train.std(dim=0, correction=0).tolist()],
+        )
     if is_standardized(Z_val):
         raise Mistake(MISTAKES["val_own_statistics"], "val_own_statistics")
 
@@ -56,8 +80,11 @@ def raw_rows(Z: torch.Tensor) -> np.ndarray:
         z_sorted, x_sorted = np.sort(Z[:, j]), np.sort(IRIS_X[:, j])
         scale, shift = np.polyfit(z_sorted, x_sorted, 1)
         if scale <= 0 or np.abs(scale * z_sorted + shift - x_sorted).max() > 0.02:
-            raise Mistake(MISTAKES["samples_lost"], "samples_lost",
-                          detail=Text(pt=f"coluna {j}: os valores não são os da Iris", en=f"column {j}: not Iris' values"))
+            raise Mistake(
+                MISTAKES["samples_lost"],
+                "samples_lost",
+                detail=Text(pt=f"coluna {j}: os valores não são os da Iris", en=f"column {j}: not Iris' values"),
+            )
         out[:, j] = scale * Z[:, j] + shift
     return np.round(out, 1)
 
@@ -67,13 +94,17 @@ def split_rows(train, val) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarr
     (Z_train, y_train), (Z_val, y_val) = joined(train), joined(val)
     rows = raw_rows(torch.cat([Z_train, Z_val]))
     labels = torch.cat([y_train, y_val]).numpy()
-    got = Counter((tuple(r), int(l)) for r, l in zip(rows.tolist(), labels))
-    expected = Counter((tuple(r), int(l)) for r, l in zip(np.round(IRIS_X, 1).tolist(), IRIS_Y))
+    got = Counter((tuple(r), int(label)) for r, label in zip(rows.tolist(), labels))
+    expected = Counter((tuple(r), int(label)) for r, label in zip(np.round(IRIS_X, 1).tolist(), IRIS_Y))
     if got != expected:
         missing = sum((expected - got).values())
-        raise Mistake(MISTAKES["samples_lost"], "samples_lost",
-                      detail=Text(pt=f"{missing} amostras faltando ou com rótulo errado",
-                                   en=f"{missing} samples missing or mislabelled"))
+        raise Mistake(
+            MISTAKES["samples_lost"],
+            "samples_lost",
+            detail=Text(
+                pt=f"{missing} amostras faltando ou com rótulo errado", en=f"{missing} samples missing or mislabelled"
+            ),
+        )
     n = len(Z_train)
     return rows[:n], labels[:n], rows[n:], labels[n:]
 
@@ -94,16 +125,30 @@ def test_loaders_split(student, args, kwargs):
     train, val = batches_of(passes["train"][0], TRAIN), batches_of(passes["val"][0], VAL)
     n_val = int(np.ceil(fraction * 150))
     got_train, got_val = sum(len(y) for _, y in train), sum(len(y) for _, y in val)
-    checks.expect((got_train, got_val) == (150 - n_val, n_val), MISTAKES["split_sizes"], "split_sizes",
-                  fraction=fraction, train=150 - n_val, val=n_val, got_train=got_train, got_val=got_val)
+    checks.expect(
+        (got_train, got_val) == (150 - n_val, n_val),
+        MISTAKES["split_sizes"],
+        "split_sizes",
+        fraction=fraction,
+        train=150 - n_val,
+        val=n_val,
+        got_train=got_train,
+        got_val=got_val,
+    )
     sizes = [len(y) for _, y in train]
-    checks.expect(all(s == batch_size for s in sizes[:-1]) and 0 < sizes[-1] <= batch_size,
-                  MISTAKES["batch_size_ignored"], "batch_size_ignored", batch_size=batch_size, sizes=sizes)
+    checks.expect(
+        all(s == batch_size for s in sizes[:-1]) and 0 < sizes[-1] <= batch_size,
+        MISTAKES["batch_size_ignored"],
+        "batch_size_ignored",
+        batch_size=batch_size,
+        sizes=sizes,
+    )
     check_standardization(joined(train)[0], joined(val)[0])
     _, _, _, val_labels = split_rows(train, val)
     counts = np.bincount(val_labels, minlength=3).tolist()
-    checks.expect(all(abs(c - n_val / 3) <= 1 for c in counts), MISTAKES["not_stratified"], "not_stratified",
-                  counts=counts)
+    checks.expect(
+        all(abs(c - n_val / 3) <= 1 for c in counts), MISTAKES["not_stratified"], "not_stratified", counts=counts
+    )
 
 
 @pytest.mark.exercise("make_iris_loaders")
@@ -113,8 +158,11 @@ def test_loaders_shuffle(student):
     """
     passes = loader_passes(student)
     first, second = (joined(batches_of(p, TRAIN)) for p in passes["train"])
-    checks.expect(len(first[0]) == len(second[0]) and not torch.equal(first[0], second[0]),
-                  MISTAKES["train_not_shuffled"], "train_not_shuffled")
+    checks.expect(
+        len(first[0]) == len(second[0]) and not torch.equal(first[0], second[0]),
+        MISTAKES["train_not_shuffled"],
+        "train_not_shuffled",
+    )
     first, second = (joined(batches_of(p, VAL)) for p in passes["val"])
     checks.expect(torch.equal(first[0], second[0]), MISTAKES["val_shuffled"], "val_shuffled")
 
@@ -124,7 +172,7 @@ def val_set(student, seed: int) -> set:
     train, val = batches_of(passes["train"][0], TRAIN), batches_of(passes["val"][0], VAL)
     check_standardization(joined(train)[0], joined(val)[0])
     _, _, rows, labels = split_rows(train, val)
-    return Counter((tuple(r), int(l)) for r, l in zip(rows.tolist(), labels))
+    return Counter((tuple(r), int(label)) for r, label in zip(rows.tolist(), labels))
 
 
 @pytest.mark.exercise("make_iris_loaders")
@@ -133,16 +181,24 @@ def test_loaders_seed(student):
     en: the same seed gives the same split; another seed, another split
     """
     first, again, other = val_set(student, 0), val_set(student, 0), val_set(student, 1)
-    checks.expect(first == again, MISTAKES["seed_ignored"], "seed_ignored",
-                  detail=Text(pt="seed=0 duas vezes deu validações diferentes", en="seed=0 twice gave different splits"))
-    checks.expect(first != other, MISTAKES["seed_ignored"], "seed_ignored",
-                  detail=Text(pt="seed=0 e seed=1 deram a mesma validação", en="seed=0 and seed=1 gave the same split"))
+    checks.expect(
+        first == again,
+        MISTAKES["seed_ignored"],
+        "seed_ignored",
+        detail=Text(pt="seed=0 duas vezes deu validações diferentes", en="seed=0 twice gave different splits"),
+    )
+    checks.expect(
+        first != other,
+        MISTAKES["seed_ignored"],
+        "seed_ignored",
+        detail=Text(pt="seed=0 e seed=1 deram a mesma validação", en="seed=0 and seed=1 gave the same split"),
+    )
 
 
 # ----------------------------------------------------------------------- gradient_descent
 
 # Objectives the student never sees (sent as source to the student's process).
-OBJECTIVES = '''
+OBJECTIVES = """
 def bowl(x):
     weights = torch.linspace(0.5, 2.0, x.numel(), dtype=x.dtype, device=x.device).reshape(x.shape)
     return ((x - 1.5) ** 2 * weights).sum()
@@ -155,7 +211,7 @@ def valley(x):
 def softplus(x):
     a = torch.tensor([[0.5, -1.0, 2.0], [1.5, 0.25, -0.75]], dtype=x.dtype, device=x.device)
     return torch.nn.functional.softplus((x * a).sum(dim=1)).sum() + 0.1 * (x ** 2).sum()
-'''
+"""
 _SCOPE: dict = {"torch": torch}
 exec(OBJECTIVES, _SCOPE)
 
@@ -181,25 +237,31 @@ def trajectory(f, x0: torch.Tensor, lr: float, steps: int, sign: float = -1.0, a
 
 
 @pytest.mark.exercise("gradient_descent")
-@pytest.mark.parametrize("name, shape, dtype, lr, steps", GD_CASES,
-                         ids=[f"{c[0]}-{str(c[2])[6:]}-{c[4]}steps" for c in GD_CASES])
+@pytest.mark.parametrize(
+    "name, shape, dtype, lr, steps", GD_CASES, ids=[f"{c[0]}-{str(c[2])[6:]}-{c[4]}steps" for c in GD_CASES]
+)
 def test_gradient_descent(student, device, reference, name, shape, dtype, lr, steps):
     """os mesmos iterados que a descida do gradiente em funções que o aluno não vê; x0 intacto
     en: the same iterates as gradient descent on functions the student does not see; x0 left intact
     """
-    x0 = (torch.randn(shape, generator=torch.Generator().manual_seed(len(name) + steps), dtype=torch.float64)
-          * 0.5).to(dtype)
+    x0 = (torch.randn(shape, generator=torch.Generator().manual_seed(len(name) + steps), dtype=torch.float64) * 0.5).to(
+        dtype
+    )
     f = student.run_grader_code(HARNESS_SOURCE, "make_recorder", OBJECTIVES, name, keep=True, name=name)
-    (got, (_, x0_after, *_)), trace = student.call("gradient_descent", f, x0, lr, steps, device=device,
-                                                    return_args=True, trace_ops=True)
+    (got, (_, x0_after, *_)), trace = student.call(
+        "gradient_descent", f, x0, lr, steps, device=device, return_args=True, trace_ops=True
+    )
     what = f"gradient_descent({name}, x0, lr={lr}, steps={steps})"
     # "with autograd": finite differences or a formula guessed from the outputs do not count.
     checks.expect(steps == 0 or trace.backward, MISTAKES["gd_no_autograd"], "gd_no_autograd")
     got = checks.tensor_on(got, what, device, dtype)
     meta = tensor_meta(got)
     checks.expect(not (meta and meta.requires_grad), MISTAKES["gd_not_detached"], "gd_not_detached")
-    checks.expect(isinstance(x0_after, torch.Tensor) and torch.equal(x0_after.cpu().to(dtype), x0),
-                  MISTAKES["gd_modifies_x0"], "gd_modifies_x0")
+    checks.expect(
+        isinstance(x0_after, torch.Tensor) and torch.equal(x0_after.cpu().to(dtype), x0),
+        MISTAKES["gd_modifies_x0"],
+        "gd_modifies_x0",
+    )
     objective = _SCOPE[name]
     expected = reference["gradient_descent"](objective, x0.to(device), lr, steps).cpu()
     checks.shape(got, tuple(expected.shape), what)
@@ -211,8 +273,9 @@ def test_gradient_descent(student, device, reference, name, shape, dtype, lr, st
                 raise Mistake(MISTAKES["gd_off_by_one"], "gd_off_by_one", actual=actual, steps=steps)
         if torch.allclose(got.double(), trajectory(objective, x0, lr, steps, sign=1.0)[-1].double(), **tolerance):
             raise Mistake(MISTAKES["gd_ascent"], "gd_ascent")
-        if torch.allclose(got.double(), trajectory(objective, x0, lr, steps, accumulate=True)[-1].double(),
-                          **tolerance):
+        if torch.allclose(
+            got.double(), trajectory(objective, x0, lr, steps, accumulate=True)[-1].double(), **tolerance
+        ):
             raise Mistake(MISTAKES["gd_no_zero_grad"], "gd_no_zero_grad")
         raise Mistake(MISTAKES["gd_wrong"], "gd_wrong", what=what)
 
@@ -223,10 +286,14 @@ def test_gradient_descent(student, device, reference, name, shape, dtype, lr, st
 # momentum and Adam state, and a regression loss the function must not assume away.
 EPOCH_SCENARIOS = {
     "dropout-sgd": (spec("dropout", "SGD", lr=0.2, mode="eval", seed=1), classification_data(1, 19)),
-    "batchnorm-momentum": (spec("batchnorm", "SGD", lr=0.1, momentum=0.9, mode="eval", seed=2),
-                           classification_data(2, 19)),
-    "dropout-batchnorm-adam": (spec("dropout_batchnorm", "Adam", lr=0.01, batch_size=6, seed=3),
-                               classification_data(3, 21)),
+    "batchnorm-momentum": (
+        spec("batchnorm", "SGD", lr=0.1, momentum=0.9, mode="eval", seed=2),
+        classification_data(2, 19),
+    ),
+    "dropout-batchnorm-adam": (
+        spec("dropout_batchnorm", "Adam", lr=0.01, batch_size=6, seed=3),
+        classification_data(3, 21),
+    ),
     "regression-mse": (spec("regression", "SGD", lr=0.05, loss="mse", outputs=1, seed=4), regression_data(4, 19)),
 }
 
@@ -273,10 +340,16 @@ def test_evaluate(student, device, scenario):
 # Validation loss lowest at epoch 4 of 6, accuracy highest at epoch 2 (no randomness:
 # BatchNorm, no Dropout; tests/test_training_runs.py keeps it so); a Dropout + Adam run.
 FIT_SCENARIOS = {
-    "best-inside": (spec("batchnorm", "SGD", lr=0.2, momentum=0.9, seed=8), classification_data(8, 40, 20, noise=0.5),
-                    6),
-    "dropout-adam": (spec("dropout", "Adam", lr=0.05, val_batch_size=6, seed=2),
-                     classification_data(2, 30, 17, noise=0.3), 4),
+    "best-inside": (
+        spec("batchnorm", "SGD", lr=0.2, momentum=0.9, seed=8),
+        classification_data(8, 40, 20, noise=0.5),
+        6,
+    ),
+    "dropout-adam": (
+        spec("dropout", "Adam", lr=0.05, val_batch_size=6, seed=2),
+        classification_data(2, 30, 17, noise=0.3),
+        4,
+    ),
 }
 
 
@@ -302,8 +375,9 @@ def test_fit(student, device, reference, scenario):
     """
     run_spec, data, epochs = FIT_SCENARIOS[scenario]
     run = Run.start(student, run_spec, data, device)
-    history = student.call("fit", run.model, run.train_loader, run.val_loader, run.loss_fn, run.optimizer, device,
-                           epochs, timeout=30)
+    history = student.call(
+        "fit", run.model, run.train_loader, run.val_loader, run.loss_fn, run.optimizer, device, epochs, timeout=30
+    )
     facts = run.facts(student)
     history = check_history_shape(history, epochs)
     # A forward pass with gradients in eval mode: training after validation without model.train().
@@ -317,8 +391,14 @@ def test_fit(student, device, reference, scenario):
             if not close_number(actual, wanted):
                 if trained_in_eval_mode:
                     raise Mistake(MISTAKES["no_train_mode"], "no_train_mode")
-                raise Mistake(MISTAKES["history_values"], "history_values", series=key, epoch=epoch, actual=actual,
-                              expected=wanted)
+                raise Mistake(
+                    MISTAKES["history_values"],
+                    "history_values",
+                    series=key,
+                    epoch=epoch,
+                    actual=actual,
+                    expected=wanted,
+                )
     if same_state(facts["state"], state_on_cpu(model)):
         return
     states, losses, accuracies = fit_trajectory(reference, run, epochs, student.call_seed)
@@ -331,6 +411,7 @@ def test_fit(student, device, reference, scenario):
 
 
 # ----------------------------------------------------------------------- train_iris
+
 
 @pytest.mark.exercise("train_iris")
 def test_train_iris(student, device):

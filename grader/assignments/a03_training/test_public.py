@@ -8,9 +8,25 @@ import torch
 from grader import checks
 from grader.assignments.a03_training import MISTAKES
 from grader.assignments.a03_training.runs import (
-    HARNESS_SOURCE, IRIS_INPUTS, TRAIN, VAL, Run, batches_of, check_evaluation, check_history_shape,
-    classification_data, close_number, evaluation_expected, iris_accuracy, loader_passes, logged_losses, loss_number, spec,
-    trained_iris, training_mistake)
+    HARNESS_SOURCE,
+    IRIS_INPUTS,
+    TRAIN,
+    VAL,
+    Run,
+    batches_of,
+    check_evaluation,
+    check_history_shape,
+    classification_data,
+    close_number,
+    evaluation_expected,
+    iris_accuracy,
+    loader_passes,
+    logged_losses,
+    loss_number,
+    spec,
+    trained_iris,
+    training_mistake,
+)
 from grader.checks import Mistake
 
 
@@ -22,8 +38,16 @@ def test_loaders_default(student):
     passes = loader_passes(student)
     train, val = batches_of(passes["train"][0], TRAIN), batches_of(passes["val"][0], VAL)
     got_train, got_val = sum(len(y) for _, y in train), sum(len(y) for _, y in val)
-    checks.expect((got_train, got_val) == (120, 30), MISTAKES["split_sizes"], "split_sizes", fraction=0.2,
-                  train=120, val=30, got_train=got_train, got_val=got_val)
+    checks.expect(
+        (got_train, got_val) == (120, 30),
+        MISTAKES["split_sizes"],
+        "split_sizes",
+        fraction=0.2,
+        train=120,
+        val=30,
+        got_train=got_train,
+        got_val=got_val,
+    )
     counts = np.bincount(torch.cat([y for _, y in val]).numpy(), minlength=3).tolist()
     checks.expect(counts == [10, 10, 10], MISTAKES["not_stratified"], "not_stratified", counts=counts)
 
@@ -37,8 +61,9 @@ def test_gradient_descent_parabola(student):
     f = student.run_grader_code(HARNESS_SOURCE, "make_recorder", source, "parabola", keep=True, name="f")
     x0 = torch.zeros(2)
     got, (_, x0_after, *_) = student.call("gradient_descent", f, x0, 0.1, 1, return_args=True)
-    checks.expect(isinstance(x0_after, torch.Tensor) and torch.equal(x0_after, x0), MISTAKES["gd_modifies_x0"],
-                  "gd_modifies_x0")
+    checks.expect(
+        isinstance(x0_after, torch.Tensor) and torch.equal(x0_after, x0), MISTAKES["gd_modifies_x0"], "gd_modifies_x0"
+    )
     got = checks.tensor(got, "gradient_descent(f, zeros(2), 0.1, 1)")
     if torch.allclose(got, torch.full((2,), -0.6)):
         raise Mistake(MISTAKES["gd_ascent"], "gd_ascent")
@@ -83,10 +108,15 @@ def test_fit_keeps_best(student):
     """uma entrada por época; no fim, a perda de validação do modelo é a menor do histórico
     en: one entry per epoch; at the end, the model's validation loss is the lowest in the history
     """
-    run = Run.start(student, spec("batchnorm", "SGD", lr=0.2, momentum=0.9, seed=6),
-                    classification_data(6, 40, 20, noise=0.5), "cpu")
-    history = student.call("fit", run.model, run.train_loader, run.val_loader, run.loss_fn, run.optimizer, "cpu", 6,
-                           timeout=30)
+    run = Run.start(
+        student,
+        spec("batchnorm", "SGD", lr=0.2, momentum=0.9, seed=6),
+        classification_data(6, 40, 20, noise=0.5),
+        "cpu",
+    )
+    history = student.call(
+        "fit", run.model, run.train_loader, run.val_loader, run.loss_fn, run.optimizer, "cpu", 6, timeout=30
+    )
     facts = run.facts(student)
     history = check_history_shape(history, 6)
     final_loss, _ = evaluation_expected(run, facts["state"])

@@ -4,6 +4,7 @@ evaluation of a trained classifier."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -11,7 +12,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from grader import checks
-from grader.assignments.a04_cnn import MISTAKES
+from grader.assignments.a04_cnn import MISTAKES, probes
 from grader.checks import Mistake
 from grader.engine.protocol import Handle
 from grader.i18n import Text
@@ -61,15 +62,30 @@ def block_parts(state: Any, cin: int, cout: int) -> dict:
     norms = [k[: -len("running_mean")] for k in state if k.endswith("running_mean")]
     if len(kernels) != 1 or tuple(state[kernels[0]].shape) != (cout, cin, 3, 3):
         shapes = [tuple(state[k].shape) for k in kernels]
-        raise Mistake(MISTAKES["block_layers"], "block_layers", cin=cin, cout=cout,
-                      detail=Text(pt=f"pesos 4-D: {shapes}", en=f"4-D weights: {shapes}"))
+        raise Mistake(
+            MISTAKES["block_layers"],
+            "block_layers",
+            cin=cin,
+            cout=cout,
+            detail=Text(pt=f"pesos 4-D: {shapes}", en=f"4-D weights: {shapes}"),
+        )
     if len(norms) != 1 or tuple(state[norms[0] + "running_mean"].shape) != (cout,):
-        raise Mistake(MISTAKES["block_layers"], "block_layers", cin=cin, cout=cout,
-                      detail=f"BatchNorm: {[tuple(state[n + 'running_mean'].shape) for n in norms]}")
+        raise Mistake(
+            MISTAKES["block_layers"],
+            "block_layers",
+            cin=cin,
+            cout=cout,
+            detail=f"BatchNorm: {[tuple(state[n + 'running_mean'].shape) for n in norms]}",
+        )
     conv, norm = kernels[0][: -len("weight")], norms[0]
-    return {"weight": state[kernels[0]], "bias": state.get(conv + "bias"),
-            "bn_weight": state.get(norm + "weight"), "bn_bias": state.get(norm + "bias"),
-            "running_mean": state[norm + "running_mean"], "running_var": state[norm + "running_var"]}
+    return {
+        "weight": state[kernels[0]],
+        "bias": state.get(conv + "bias"),
+        "bn_weight": state.get(norm + "weight"),
+        "bn_bias": state.get(norm + "bias"),
+        "running_mean": state[norm + "running_mean"],
+        "running_var": state[norm + "running_var"],
+    }
 
 
 def block_reference(parts: dict, x: torch.Tensor, training: bool, relu_first: bool = False):
@@ -80,8 +96,14 @@ def block_reference(parts: dict, x: torch.Tensor, training: bool, relu_first: bo
     y = F.conv2d(x, parts["weight"].double(), bias, padding=1)
     if relu_first:
         y = F.relu(y)
-    y = F.batch_norm(y, mean, var, None if parts["bn_weight"] is None else parts["bn_weight"].double(),
-                     None if parts["bn_bias"] is None else parts["bn_bias"].double(), training=training)
+    y = F.batch_norm(
+        y,
+        mean,
+        var,
+        None if parts["bn_weight"] is None else parts["bn_weight"].double(),
+        None if parts["bn_bias"] is None else parts["bn_bias"].double(),
+        training=training,
+    )
     if not relu_first:
         y = F.relu(y)
     return F.max_pool2d(y, 2), mean, var
@@ -91,12 +113,7 @@ def block_reference(parts: dict, x: torch.Tensor, training: bool, relu_first: bo
 
 # The trained model and its evaluation: checks.trained_model, checks.classifier_accuracy.
 
-HAS_LAYER = """
-import torch.nn as nn
-
-def has_layer(model, kind):
-    return any(isinstance(m, getattr(nn, kind)) for m in model.modules())
-"""
+HAS_LAYER = Path(probes.__file__).read_text(encoding="utf-8")  # run in the student's process
 
 
 def has_layer(student, model: Handle, kind: str) -> bool:

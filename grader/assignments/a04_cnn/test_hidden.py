@@ -8,6 +8,7 @@ its own weights; trained models are evaluated by the grader on data they never s
 
 import ast
 import random
+from pathlib import Path
 
 import pytest
 import torch
@@ -15,9 +16,16 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from grader import checks
-from grader.assignments.a04_cnn import MISTAKES
-from grader.assignments.a04_cnn.common import (block_parts, block_reference, conv_size_mistake, has_layer,
-                                               torch_conv_size, torch_pool_size, whole)
+from grader.assignments.a04_cnn import MISTAKES, hidden_forbid_conv
+from grader.assignments.a04_cnn.common import (
+    block_parts,
+    block_reference,
+    conv_size_mistake,
+    has_layer,
+    torch_conv_size,
+    torch_pool_size,
+    whole,
+)
 from grader.checks import Mistake
 from grader.engine.session import StudentError
 from grader.kit.data import digits_split, make_signals
@@ -107,10 +115,13 @@ def test_conv2d_output_shape_matches_pytorch(student):
     en: matches nn.Conv2d on 150 combinations, with int or (h, w) pair parameters
     """
     for shape, out_channels, kernel, stride, padding, dilation in cases(3, 150, draw_shape):
-        what = (f"conv2d_output_shape({shape}, {out_channels}, {kernel}, stride={stride}, padding={padding}, "
-                f"dilation={dilation})")
-        got = student.call("conv2d_output_shape", shape, out_channels, kernel, stride=stride, padding=padding,
-                           dilation=dilation)
+        what = (
+            f"conv2d_output_shape({shape}, {out_channels}, {kernel}, stride={stride}, padding={padding}, "
+            f"dilation={dilation})"
+        )
+        got = student.call(
+            "conv2d_output_shape", shape, out_channels, kernel, stride=stride, padding=padding, dilation=dilation
+        )
         if not isinstance(got, (tuple, list)) or len(got) != 4:
             raise Mistake(MISTAKES["shape_not_tuple"], "shape_not_tuple", detail=checks.describe_type(got))
         got = tuple(whole(v, what) for v in got)
@@ -149,19 +160,27 @@ def test_conv2d_param_count_matches_pytorch(student):
                 raise Mistake(MISTAKES["bias_flag"], "bias_flag")
             if got == cout * kh * kw + (cout if bias is not False else 0):
                 raise Mistake(MISTAKES["per_input_channel"], "per_input_channel")
-            if isinstance(kernel, tuple) and got in (cout * cin * kh * kh + (cout if bias is not False else 0),
-                                                     cout * cin * kw * kw + (cout if bias is not False else 0)):
+            if isinstance(kernel, tuple) and got in (
+                cout * cin * kh * kh + (cout if bias is not False else 0),
+                cout * cin * kw * kw + (cout if bias is not False else 0),
+            ):
                 raise Mistake(MISTAKES["pair_kernel"], "pair_kernel")
             raise Mistake(MISTAKES["size_wrong"], "size_wrong", what=what, expected=expected, actual=got)
 
 
 # ----------------------------------------------------------------------- conv2d_naive
 
+
 def draw_naive(rng):
     n, c, h, w = rng.randint(1, 3), rng.randint(1, 4), rng.randint(3, 10), rng.randint(3, 10)
     kh, kw = rng.randint(1, min(h, 4)), rng.randint(1, min(w, 4))
-    return (n, c, h, w), (rng.randint(1, 5), c, kh, kw), rng.choice(["yes", "none", "omitted"]), \
-        rng.randint(1, 3), rng.randint(0, 2)
+    return (
+        (n, c, h, w),
+        (rng.randint(1, 5), c, kh, kw),
+        rng.choice(["yes", "none", "omitted"]),
+        rng.randint(1, 3),
+        rng.randint(0, 2),
+    )
 
 
 @pytest.mark.exercise("conv2d_naive")
@@ -184,12 +203,14 @@ def test_conv2d_naive_matches_f_conv2d(student, device, dtype):
         expected = F.conv2d(x.double(), weight.double(), None if bias is None else bias.double(), stride, padding)
         tolerance = {"rtol": 1e-4, "atol": 1e-4} if dtype == torch.float32 else {"rtol": 1e-7, "atol": 1e-9}
         if tuple(got.shape) == tuple(expected.shape) and not torch.allclose(got.double(), expected, **tolerance):
-            flipped = F.conv2d(x.double(), weight.double().flip(2, 3), None if bias is None else bias.double(),
-                               stride, padding)
+            flipped = F.conv2d(
+                x.double(), weight.double().flip(2, 3), None if bias is None else bias.double(), stride, padding
+            )
             if torch.allclose(got.double(), flipped, **tolerance):
                 raise Mistake(MISTAKES["kernel_flipped"], "kernel_flipped")
-            if bias is not None and torch.allclose(got.double(), F.conv2d(x.double(), weight.double(), None, stride,
-                                                                          padding), **tolerance):
+            if bias is not None and torch.allclose(
+                got.double(), F.conv2d(x.double(), weight.double(), None, stride, padding), **tolerance
+            ):
                 raise Mistake(MISTAKES["naive_bias"], "naive_bias")
         if tuple(got.shape) != tuple(expected.shape) or not torch.allclose(got.double(), expected, **tolerance):
             if stride > 1 or padding > 0:
@@ -197,29 +218,9 @@ def test_conv2d_naive_matches_f_conv2d(student, device, dtype):
             checks.close(got, expected, what, **tolerance)
 
 
-FORBID = """
-import torch
-import torch.nn.functional as F
-
-NAMES = [(F, "conv1d"), (F, "conv2d"), (F, "conv3d"), (torch, "conv1d"), (torch, "conv2d"), (torch, "conv3d"),
-         (torch, "convolution"), (torch, "_convolution"), (torch.nn.Conv2d, "forward"), (torch.nn.Conv1d, "forward")]
-
-
-def forbid():
-    saved = [(owner, name, getattr(owner, name)) for owner, name in NAMES]
-
-    def blocked(*args, **kwargs):
-        raise RuntimeError("GRADER_CONV_FORBIDDEN")
-
-    for owner, name, _ in saved:
-        setattr(owner, name, blocked)
-
-    def restore():
-        for owner, name, original in saved:
-            setattr(owner, name, original)
-
-    return restore
-"""
+# Executed in the student's process: `forbid()` blocks the convolution functions, the
+# `restore` it returns (kept there) unblocks them.
+FORBID_SOURCE = Path(hidden_forbid_conv.__file__).read_text(encoding="utf-8")
 FORBIDDEN_NAMES = {"conv1d", "conv2d", "conv3d", "Conv1d", "Conv2d", "Conv3d", "convolution", "_convolution"}
 
 
@@ -246,10 +247,13 @@ def test_conv2d_naive_uses_no_convolution_operator(student):
     """funciona com os operadores de convolução do PyTorch bloqueados, e não os menciona
     en: works with PyTorch's convolution operators blocked, and does not mention them
     """
-    checks.expect(not names_used(student.cells, "conv2d_naive") & FORBIDDEN_NAMES, MISTAKES["conv_operator_used"],
-                  "conv_operator_used")
+    checks.expect(
+        not names_used(student.cells, "conv2d_naive") & FORBIDDEN_NAMES,
+        MISTAKES["conv_operator_used"],
+        "conv_operator_used",
+    )
     x, weight = torch.randn(1, 2, 5, 5), torch.randn(3, 2, 3, 3)
-    restore = student.run_grader_code(FORBID, "forbid", keep=True, name="conv2d_naive")
+    restore = student.run_grader_code(FORBID_SOURCE, "forbid", keep=True, name="conv2d_naive")
     try:
         got, trace = student.call("conv2d_naive", x, weight, trace_ops=True)
     except StudentError as exc:
@@ -285,11 +289,22 @@ def test_conv_block_shapes(student, device):
     for cin, cout, shape in BLOCK_SHAPES:
         block = student.call("ConvBlock", cin, cout, keep=True)
         student.call_handle(block, ["to"], device, name=f"ConvBlock({cin}, {cout}).to")
-        out = checks.tensor_on(student.call_handle(block, [], torch.randn(shape), device=device,
-                                                   name=f"ConvBlock({cin}, {cout})(x)"), "ConvBlock(x)", device)
+        out = checks.tensor_on(
+            student.call_handle(block, [], torch.randn(shape), device=device, name=f"ConvBlock({cin}, {cout})(x)"),
+            "ConvBlock(x)",
+            device,
+        )
         expected = (shape[0], cout, shape[2] // 2, shape[3] // 2)
-        checks.expect(tuple(out.shape) == expected, MISTAKES["block_shape"], "block_shape", cin=cin, cout=cout,
-                      input=shape, expected=expected, actual=tuple(out.shape))
+        checks.expect(
+            tuple(out.shape) == expected,
+            MISTAKES["block_shape"],
+            "block_shape",
+            cin=cin,
+            cout=cout,
+            input=shape,
+            expected=expected,
+            actual=tuple(out.shape),
+        )
 
 
 @pytest.mark.exercise("ConvBlock")
@@ -312,18 +327,26 @@ def test_conv_block_layers_in_order_train_and_eval(student, device):
             raise Mistake(MISTAKES["block_order"], "block_order")
         raise Mistake(MISTAKES["block_wrong"], "block_wrong", mode="train")
     after = block_parts(student.call_handle(block, ["state_dict"], name="ConvBlock.state_dict"), cin, cout)
-    checks.expect(torch.allclose(after["running_mean"].double(), mean, **tolerance) and
-                  torch.allclose(after["running_var"].double(), var, **tolerance),
-                  MISTAKES["block_wrong"], "block_wrong", mode="running_mean/running_var")
+    checks.expect(
+        torch.allclose(after["running_mean"].double(), mean, **tolerance)
+        and torch.allclose(after["running_var"].double(), var, **tolerance),
+        MISTAKES["block_wrong"],
+        "block_wrong",
+        mode="running_mean/running_var",
+    )
     student.call_handle(block, ["eval"], name="ConvBlock.eval")
     evaluated = checks.tensor(student.call_handle(block, [], x, device=device, name="ConvBlock(x)"), "ConvBlock(x)")
     expected, _, _ = block_reference(after, x, training=False)
-    checks.expect(tuple(evaluated.shape) == tuple(expected.shape) and
-                  torch.allclose(evaluated.double(), expected, **tolerance),
-                  MISTAKES["block_wrong"], "block_wrong", mode="eval")
+    checks.expect(
+        tuple(evaluated.shape) == tuple(expected.shape) and torch.allclose(evaluated.double(), expected, **tolerance),
+        MISTAKES["block_wrong"],
+        "block_wrong",
+        mode="eval",
+    )
 
 
 # ----------------------------------------------------------------------- CNNs
+
 
 @pytest.mark.exercise("build_signal_cnn")
 @pytest.mark.parametrize("n_classes", [3, 5])
@@ -331,16 +354,28 @@ def test_signal_cnn_shapes(student, device, n_classes):
     """(N, 1, 128) vira (N, n_classes), em treino e em avaliação, com uma Conv1d
     en: (N, 1, 128) becomes (N, n_classes), in training and in eval mode, with a Conv1d
     """
-    model = student.call("build_signal_cnn", n_classes, keep=True) if n_classes != 3 else \
-        student.call("build_signal_cnn", keep=True)
+    model = (
+        student.call("build_signal_cnn", n_classes, keep=True)
+        if n_classes != 3
+        else student.call("build_signal_cnn", keep=True)
+    )
     checks.expect(has_layer(student, model, "Conv1d"), MISTAKES["no_conv1d"], "no_conv1d")
     student.call_handle(model, ["to"], device, name="model.to")
     for mode, batch in (("train", 6), ("eval", 1), ("eval", 5)):
         student.call_handle(model, [mode], name=f"model.{mode}()")
-        out = checks.tensor_on(student.call_handle(model, [], torch.randn(batch, 1, 128), device=device,
-                                                   name="model(x)"), "model(x)", device)
-        checks.expect(tuple(out.shape) == (batch, n_classes), checks.LOGITS_SHAPE, "logits_shape",
-                      what=f"model(x) [{mode}]", expected=(batch, n_classes), actual=tuple(out.shape))
+        out = checks.tensor_on(
+            student.call_handle(model, [], torch.randn(batch, 1, 128), device=device, name="model(x)"),
+            "model(x)",
+            device,
+        )
+        checks.expect(
+            tuple(out.shape) == (batch, n_classes),
+            checks.LOGITS_SHAPE,
+            "logits_shape",
+            what=f"model(x) [{mode}]",
+            expected=(batch, n_classes),
+            actual=tuple(out.shape),
+        )
         checks.logits_not_probabilities(out, f"model(x) [{mode}]")
 
 
@@ -352,8 +387,14 @@ def test_train_signal_cnn(student, device):
     X, y = make_signals(1000, seed=HIDDEN_SIGNAL_SEED)
     model = checks.trained_model(student, "train_signal_cnn", device, 60)
     accuracy = checks.classifier_accuracy(student, model, X, y, device, "model")
-    checks.expect(accuracy >= 0.95, MISTAKES["accuracy"], "accuracy", accuracy=accuracy,
-                  data="1000 sinais do corretor / 1000 grader signals", device=device)
+    checks.expect(
+        accuracy >= 0.95,
+        MISTAKES["accuracy"],
+        "accuracy",
+        accuracy=accuracy,
+        data="1000 sinais do corretor / 1000 grader signals",
+        device=device,
+    )
 
 
 @pytest.mark.exercise("train_digits_cnn")
@@ -364,7 +405,9 @@ def test_train_digits_cnn(student, device):
     _, _, X, y = digits_split()
     model = checks.trained_model(student, "train_digits_cnn", device, 90, blind=True)
     checks.expect(has_layer(student, model, "Conv2d"), MISTAKES["no_conv2d"], "no_conv2d")
-    accuracy = checks.classifier_accuracy(student, model, X, y, device, "model",
-                                          wrong_labels=checks.wrong_labels_of(digits_split))
-    checks.expect(accuracy >= 0.95, MISTAKES["accuracy"], "accuracy", accuracy=accuracy, data="digits_split()",
-                  device=device)
+    accuracy = checks.classifier_accuracy(
+        student, model, X, y, device, "model", wrong_labels=checks.wrong_labels_of(digits_split)
+    )
+    checks.expect(
+        accuracy >= 0.95, MISTAKES["accuracy"], "accuracy", accuracy=accuracy, data="digits_split()", device=device
+    )

@@ -10,8 +10,13 @@ from grader.assignments.a04_cnn.common import conv_size_mistake, has_layer, whol
 from grader.checks import Mistake
 from grader.kit.data import digits_split, make_signals
 
-CONV_EXAMPLES = [((32, 3), {}, 30), ((32, 3), {"padding": 1}, 32), ((32, 3), {"stride": 2}, 15),
-                 ((32, 3), {"dilation": 2}, 28), ((28, 5), {"stride": 1, "padding": 2}, 28)]
+CONV_EXAMPLES = [
+    ((32, 3), {}, 30),
+    ((32, 3), {"padding": 1}, 32),
+    ((32, 3), {"stride": 2}, 15),
+    ((32, 3), {"dilation": 2}, 28),
+    ((28, 5), {"stride": 1, "padding": 2}, 28),
+]
 
 
 @pytest.mark.exercise("conv_output_size")
@@ -23,8 +28,12 @@ def test_conv_output_size_examples(student):
         what = f"conv_output_size({', '.join(map(str, args))}{''.join(f', {k}={v}' for k, v in kwargs.items())})"
         actual = whole(student.call("conv_output_size", *args, **kwargs), what)
         if actual != expected:
-            key = conv_size_mistake(actual, *args, kwargs.get("stride", 1), kwargs.get("padding", 0),
-                                    kwargs.get("dilation", 1)) or "size_wrong"
+            key = (
+                conv_size_mistake(
+                    actual, *args, kwargs.get("stride", 1), kwargs.get("padding", 0), kwargs.get("dilation", 1)
+                )
+                or "size_wrong"
+            )
             raise Mistake(MISTAKES[key], key, what=what, expected=expected, actual=actual)
 
 
@@ -36,8 +45,9 @@ def test_pool_output_size_examples(student):
     for args, expected in (((32, 2), 16), ((7, 2), 3), ((30, 3, 1), 28)):
         what = f"pool_output_size{args}"
         actual = whole(student.call("pool_output_size", *args), what)
-        checks.expect(actual == expected, MISTAKES["size_wrong"], "size_wrong", what=what, expected=expected,
-                      actual=actual)
+        checks.expect(
+            actual == expected, MISTAKES["size_wrong"], "size_wrong", what=what, expected=expected, actual=actual
+        )
 
 
 @pytest.mark.exercise("conv2d_output_shape")
@@ -49,8 +59,14 @@ def test_conv2d_output_shape_example(student):
     if not isinstance(got, (tuple, list)) or len(got) != 4:
         raise Mistake(MISTAKES["shape_not_tuple"], "shape_not_tuple", detail=checks.describe_type(got))
     got = tuple(whole(v, "conv2d_output_shape(...)") for v in got)
-    checks.expect(got == (8, 16, 32, 32), MISTAKES["size_wrong"], "size_wrong", what="conv2d_output_shape(...)",
-                  expected=(8, 16, 32, 32), actual=got)
+    checks.expect(
+        got == (8, 16, 32, 32),
+        MISTAKES["size_wrong"],
+        "size_wrong",
+        what="conv2d_output_shape(...)",
+        expected=(8, 16, 32, 32),
+        actual=got,
+    )
 
 
 @pytest.mark.exercise("conv2d_param_count")
@@ -61,8 +77,9 @@ def test_conv2d_param_count_example(student):
     got = whole(student.call("conv2d_param_count", 3, 16, 3), "conv2d_param_count(3, 16, 3)")
     if got == 432:
         raise Mistake(MISTAKES["forgot_bias"], "forgot_bias")
-    checks.expect(got == 448, MISTAKES["size_wrong"], "size_wrong", what="conv2d_param_count(3, 16, 3)",
-                  expected=448, actual=got)
+    checks.expect(
+        got == 448, MISTAKES["size_wrong"], "size_wrong", what="conv2d_param_count(3, 16, 3)", expected=448, actual=got
+    )
 
 
 @pytest.mark.exercise("conv2d_naive")
@@ -85,10 +102,19 @@ def test_conv_block_shape(student):
     en: ConvBlock(3, 8) takes (2, 3, 8, 8) to (2, 8, 4, 4)
     """
     block = student.call("ConvBlock", 3, 8, keep=True)
-    out = checks.tensor(student.call_handle(block, [], torch.randn(2, 3, 8, 8), name="ConvBlock(3, 8)(x)"),
-                        "ConvBlock(3, 8)(x)")
-    checks.expect(tuple(out.shape) == (2, 8, 4, 4), MISTAKES["block_shape"], "block_shape", cin=3, cout=8,
-                  input=(2, 3, 8, 8), expected=(2, 8, 4, 4), actual=tuple(out.shape))
+    out = checks.tensor(
+        student.call_handle(block, [], torch.randn(2, 3, 8, 8), name="ConvBlock(3, 8)(x)"), "ConvBlock(3, 8)(x)"
+    )
+    checks.expect(
+        tuple(out.shape) == (2, 8, 4, 4),
+        MISTAKES["block_shape"],
+        "block_shape",
+        cin=3,
+        cout=8,
+        input=(2, 3, 8, 8),
+        expected=(2, 8, 4, 4),
+        actual=tuple(out.shape),
+    )
 
 
 @pytest.mark.exercise("build_signal_cnn")
@@ -99,8 +125,14 @@ def test_signal_cnn_shape(student):
     model = student.call("build_signal_cnn", keep=True)
     checks.expect(has_layer(student, model, "Conv1d"), MISTAKES["no_conv1d"], "no_conv1d")
     out = checks.tensor(student.call_handle(model, [], torch.randn(4, 1, 128), name="model(x)"), "model(x)")
-    checks.expect(tuple(out.shape) == (4, 3), checks.LOGITS_SHAPE, "logits_shape", what="model(x)",
-                  expected=(4, 3), actual=tuple(out.shape))
+    checks.expect(
+        tuple(out.shape) == (4, 3),
+        checks.LOGITS_SHAPE,
+        "logits_shape",
+        what="model(x)",
+        expected=(4, 3),
+        actual=tuple(out.shape),
+    )
     checks.logits_not_probabilities(out, "model(x)")
 
 
@@ -112,8 +144,14 @@ def test_train_signal_cnn_cpu(student):
     X, y = make_signals(300, seed=1)
     model = checks.trained_model(student, "train_signal_cnn", "cpu", 60)
     accuracy = checks.classifier_accuracy(student, model, X, y, "cpu", "model")
-    checks.expect(accuracy >= 0.95, MISTAKES["accuracy"], "accuracy", accuracy=accuracy,
-                  data="make_signals(300, seed=1)", device="cpu")
+    checks.expect(
+        accuracy >= 0.95,
+        MISTAKES["accuracy"],
+        "accuracy",
+        accuracy=accuracy,
+        data="make_signals(300, seed=1)",
+        device="cpu",
+    )
 
 
 @pytest.mark.exercise("train_digits_cnn")
@@ -124,7 +162,9 @@ def test_train_digits_cnn_cpu(student):
     _, _, X, y = digits_split()
     model = checks.trained_model(student, "train_digits_cnn", "cpu", 90, blind=True)
     checks.expect(has_layer(student, model, "Conv2d"), MISTAKES["no_conv2d"], "no_conv2d")
-    accuracy = checks.classifier_accuracy(student, model, X, y, "cpu", "model",
-                                          wrong_labels=checks.wrong_labels_of(digits_split))
-    checks.expect(accuracy >= 0.95, MISTAKES["accuracy"], "accuracy", accuracy=accuracy, data="digits_split()",
-                  device="cpu")
+    accuracy = checks.classifier_accuracy(
+        student, model, X, y, "cpu", "model", wrong_labels=checks.wrong_labels_of(digits_split)
+    )
+    checks.expect(
+        accuracy >= 0.95, MISTAKES["accuracy"], "accuracy", accuracy=accuracy, data="digits_split()", device="cpu"
+    )

@@ -9,176 +9,31 @@ process, on that data.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import torch
 import torch.nn.functional as F
 
 from grader import checks
-from grader.assignments.a05_transfer import MISTAKES
+from grader.assignments.a05_transfer import MISTAKES, probes
 from grader.checks import Mistake
+from grader.diagnosis import diagnosis_of
 from grader.engine.protocol import Handle
 from grader.engine.session import StudentError
 from grader.i18n import Text
 from grader.kit.pretrained import initial_network, shipped_state, target_task
 
 # Runs in the student's process, in a namespace of its own (grader code, not the student's).
-INSPECT = '''
-import torch
-import torch.nn as nn
+INSPECT = Path(probes.__file__).read_text(encoding="utf-8")
 
-
-class HeadFirst(nn.Module):
-    """The head declared first (model.parameters() starts with it); BatchNorm; fc on 7 features."""
-
-    def __init__(self):
-        super().__init__()
-        self.fc = nn.Linear(7, 4)
-        self.stem = nn.Sequential(nn.Conv2d(2, 5, 3, padding=1), nn.BatchNorm2d(5), nn.ReLU())
-        self.neck = nn.Sequential(nn.AdaptiveAvgPool2d(2), nn.Flatten(), nn.Linear(20, 7), nn.ReLU())
-
-    def forward(self, x):
-        return self.fc(self.neck(self.stem(x)))
-
-
-class Tied(nn.Module):
-    """No BatchNorm; fc on 33 features; one weight shared by two layers (listed once)."""
-
-    def __init__(self):
-        super().__init__()
-        self.inp = nn.Linear(72, 33)
-        self.mix = nn.Linear(33, 33)
-        self.again = nn.Linear(33, 33)
-        self.again.weight = self.mix.weight
-        self.fc = nn.Linear(33, 3)
-
-    def forward(self, x):
-        h = torch.tanh(self.inp(x.flatten(1)))
-        return self.fc(torch.tanh(self.again(torch.tanh(self.mix(h)))))
-
-
-class Prefixed(nn.Module):
-    """Backbone layers whose names start like the head's (fc1, fc_norm, fc2, fc2_norm), a
-    parameter on the model itself (`scale`, in no child), two LayerNorms whose parameters are
-    distinct but equal in value (to `scale` too); the head is model.fc, on 12 features."""
-
-    def __init__(self):
-        super().__init__()
-        self.scale = nn.Parameter(torch.ones(12))
-        self.fc1 = nn.Linear(72, 12)
-        self.fc_norm = nn.LayerNorm(12)
-        self.fc2 = nn.Linear(12, 12)
-        self.fc2_norm = nn.LayerNorm(12)
-        self.fc = nn.Linear(12, 4)
-
-    def forward(self, x):
-        h = self.fc_norm(torch.tanh(self.fc1(x.flatten(1)))) * self.scale
-        return self.fc(self.fc2_norm(torch.tanh(self.fc2(h))))
-
-
-def build(kind, frozen):
-    """A grader model; frozen: "none", "all", "some" (every third parameter, from the second) or
-    "some_backbone" (the same, outside model.fc)."""
-    if kind == "head_first":
-        model = HeadFirst()
-    elif kind == "tied":
-        model = Tied()
-    elif kind == "prefixed":
-        model = Prefixed()
-    elif kind == "digitnet":
-        from grader.kit.pretrained import load_pretrained_backbone
-        model = load_pretrained_backbone()
-    elif kind == "resnet18":
-        import torchvision
-        model = torchvision.models.resnet18(weights=None)
-    else:
-        raise ValueError(kind)
-    head = {id(p) for p in model.fc.parameters()}
-    for index, parameter in enumerate(model.parameters()):
-        if frozen == "all" or (frozen == "some" and index % 3 == 1) or \
-                (frozen == "some_backbone" and index % 3 == 1 and id(parameter) not in head):
-            parameter.requires_grad_(False)
-    return model
-
-
-class Snapshot:
-    """What a model held before the student's function ran (an object, so it stays here as a handle)."""
-
-    def __init__(self, model):
-        self.fc = getattr(model, "fc", None)
-        self.params = {name: (p, p.detach().clone(), p.requires_grad) for name, p in model.named_parameters()}
-
-
-def snapshot(model):
-    return Snapshot(model)
-
-
-def report(model, before):
-    """Plain data on `model` now, against `before` (a snapshot)."""
-    fc = getattr(model, "fc", None)
-    fc_ids = {id(p) for p in fc.parameters()} if isinstance(fc, nn.Module) else set()
-    params = []
-    for name, p in model.named_parameters():
-        old = before.params.get(name)
-        same_values = old is not None and old[1].shape == p.shape and bool(torch.equal(old[1].to(p.device), p.detach()))
-        params.append({"name": name, "requires_grad": bool(p.requires_grad), "in_fc": id(p) in fc_ids,
-                       "same_object": old is not None and old[0] is p, "same_values": same_values,
-                       "was_trainable": None if old is None else bool(old[2]),
-                       "device": str(p.device)})
-    attribute = model.__dict__.get("requires_grad")
-    return {"params": params, "fc_is_module": isinstance(fc, nn.Module), "fc_is_old": fc is before.fc,
-            "requires_grad_attribute": attribute if isinstance(attribute, bool) else None}
-
-
-def same(a, b):
-    return a is b
-
-
-def distinct_by_value(model):
-    """Indices (in model.parameters()) of the trainable parameters left when those equal in shape
-    and values to an earlier one are dropped (what a deduplication by value keeps)."""
-    kept, indices = [], []
-    for i, p in enumerate(model.parameters()):
-        if p.requires_grad and not any(p.shape == q.shape and torch.equal(p, q) for q in kept):
-            kept.append(p)
-            indices.append(i)
-    return indices
-
-
-def items(model, result):
-    """Where each returned item is in model.parameters() (-1: not one of them)."""
-    index = {id(p): i for i, p in enumerate(model.parameters())}
-    if not isinstance(result, (list, tuple)):
-        return {"type": type(result).__name__, "indices": None, "kinds": []}
-    return {"type": type(result).__name__, "indices": [index.get(id(x), -1) for x in result],
-            "kinds": [type(x).__name__ for x in result]}
-
-
-def optimizer_groups(model, optimizer):
-    """Each group's rate and where its parameters are in model.parameters() (-1: not there)."""
-    index = {id(p): i for i, p in enumerate(model.parameters())}
-    if not isinstance(optimizer, torch.optim.Optimizer):
-        return {"type": type(optimizer).__name__, "groups": None}
-    return {"type": type(optimizer).__name__,
-            "groups": [{"lr": float(group["lr"]), "indices": [index.get(id(p), -1) for p in group["params"]]}
-                       for group in optimizer.param_groups]}
-
-
-def head_inputs(model, X):
-    """What reaches model.fc for the images X (a forward hook on the head), in eval mode."""
-    seen = []
-    hook = model.fc.register_forward_hook(lambda module, inputs, output: seen.append(inputs[0].detach()))
-    try:
-        model.eval()
-        with torch.no_grad():
-            model(X)
-    finally:
-        hook.remove()
-    return seen[0].flatten(1) if seen else None
-'''
-
-INPUT_SHAPES = {"head_first": (2, 6, 6), "tied": (2, 6, 6), "prefixed": (2, 6, 6), "digitnet": (1, 8, 8),
-                "resnet18": (3, 32, 32)}
+INPUT_SHAPES = {
+    "head_first": (2, 6, 6),
+    "tied": (2, 6, 6),
+    "prefixed": (2, 6, 6),
+    "digitnet": (1, 8, 8),
+    "resnet18": (3, 32, 32),
+}
 HEAD_IN_FEATURES = {"head_first": 7, "tied": 33, "prefixed": 12, "digitnet": 256, "resnet18": 512}
 
 
@@ -210,8 +65,10 @@ def returned_model(student, name: str, model: Handle, returned: Any) -> None:
     """The function gave back the very model it was handed."""
     if returned is None:
         raise Mistake(MISTAKES["returned_none"], "returned_none", name=name)
-    if not isinstance(returned, Handle) or student.run_grader_code(INSPECT, "same", model, returned,
-                                                                   name="same") is not True:
+    if (
+        not isinstance(returned, Handle)
+        or student.run_grader_code(INSPECT, "same", model, returned, name="same") is not True
+    ):
         raise Mistake(MISTAKES["not_same_model"], "not_same_model", name=name)
 
 
@@ -221,6 +78,7 @@ def forward(student, model: Handle, kind: str, device: str, what: str) -> torch.
 
 
 # ----------------------------------------------------------------------- the shipped backbone
+
 
 def matching(state: dict, key: str) -> torch.Tensor | None:
     """The tensor stored under `key` in a returned state_dict, matched by its end so that a
@@ -242,8 +100,11 @@ def backbone_differences(state: Any) -> tuple[list[str], list[str], list[str]]:
         if value is None or tuple(value.shape) != tuple(expected.shape):
             missing.append(key)
         elif not torch.equal(value.cpu().to(expected.dtype), expected):
-            (statistics if key.rsplit(".", 1)[-1] in ("running_mean", "running_var", "num_batches_tracked")
-             else weights).append(key)
+            (
+                statistics
+                if key.rsplit(".", 1)[-1] in ("running_mean", "running_var", "num_batches_tracked")
+                else weights
+            ).append(key)
     return missing, weights, statistics
 
 
@@ -292,9 +153,8 @@ def grader_probe_accuracy(student, model: Handle, device: str) -> float | None:
         return float(((test @ weight + bias).argmax(1) == y_test).double().mean())
 
 
-
-
 # ----------------------------------------------------------------------- structural checks
+
 
 def check_freeze(student, kind: str, frozen: str = "none", device: str | None = None) -> None:
     model = build(student, kind, frozen, device)
@@ -309,8 +169,9 @@ def check_freeze(student, kind: str, frozen: str = "none", device: str | None = 
             raise Mistake(MISTAKES["root_parameters"], "root_parameters", names=short(trainable))
         raise Mistake(MISTAKES["freeze_partial"], "freeze_partial", names=short(trainable))
     changed = [p["name"] for p in params["params"] if not p["same_values"]]
-    checks.expect(not changed, MISTAKES["weights_changed"], "weights_changed", name="freeze", names=short(changed),
-                  extra="")
+    checks.expect(
+        not changed, MISTAKES["weights_changed"], "weights_changed", name="freeze", names=short(changed), extra=""
+    )
 
 
 def check_replace_head(student, kind: str, frozen: str, classes: int, device: str = "cpu") -> None:
@@ -318,21 +179,30 @@ def check_replace_head(student, kind: str, frozen: str, classes: int, device: st
     before = snapshot(student, model)
     returned_model(student, "replace_head", model, student.call("replace_head", model, classes, keep=True))
     params = report(student, model, before)
-    checks.expect(params["fc_is_module"] and not params["fc_is_old"], MISTAKES["head_not_replaced"],
-                  "head_not_replaced")
+    checks.expect(
+        params["fc_is_module"] and not params["fc_is_old"], MISTAKES["head_not_replaced"], "head_not_replaced"
+    )
     try:
         out = forward(student, model, kind, device, "model(x)")
     except StudentError as exc:  # the engine already recognised the error: name it for the head
-        known = exc.diagnosis.key if exc.diagnosis else None
+        known = diagnosis.key if (diagnosis := diagnosis_of(exc)) else None
         if known == "device_mismatch":
             raise Mistake(MISTAKES["head_device"], "head_device", device=device) from None
         if known == "shape_mismatch":
-            raise Mistake(MISTAKES["head_in_features"], "head_in_features",
-                          model=Text(pt=f"{HEAD_IN_FEATURES[kind]} características",
-                                     en=f"{HEAD_IN_FEATURES[kind]} features")) from None
+            raise Mistake(
+                MISTAKES["head_in_features"],
+                "head_in_features",
+                model=Text(pt=f"{HEAD_IN_FEATURES[kind]} características", en=f"{HEAD_IN_FEATURES[kind]} features"),
+            ) from None
         raise
-    checks.expect(out.dim() == 2 and out.shape[1] == classes, MISTAKES["head_outputs"], "head_outputs",
-                  classes=classes, expected=classes, actual=tuple(out.shape)[1:] or "()")
+    checks.expect(
+        out.dim() == 2 and out.shape[1] == classes,
+        MISTAKES["head_outputs"],
+        "head_outputs",
+        classes=classes,
+        expected=classes,
+        actual=tuple(out.shape)[1:] or "()",
+    )
     checks.logits_not_probabilities(out, "model(x)")  # the head is a Linear: logits, no softmax after it
     head_frozen = [p["name"] for p in params["params"] if p["in_fc"] and not p["requires_grad"]]
     checks.expect(not head_frozen, MISTAKES["head_frozen"], "head_frozen", names=short(head_frozen))
@@ -340,8 +210,14 @@ def check_replace_head(student, kind: str, frozen: str, classes: int, device: st
     flipped = [p["name"] for p in others if p["requires_grad"] != p["was_trainable"]]
     checks.expect(not flipped, MISTAKES["others_changed"], "others_changed", names=short(flipped))
     changed = [p["name"] for p in others if not (p["same_object"] and p["same_values"])]
-    checks.expect(not changed, MISTAKES["weights_changed"], "weights_changed", name="replace_head",
-                  names=short(changed), extra=" e em `model.fc` / and `model.fc`")
+    checks.expect(
+        not changed,
+        MISTAKES["weights_changed"],
+        "weights_changed",
+        name="replace_head",
+        names=short(changed),
+        extra=" e em `model.fc` / and `model.fc`",
+    )
 
 
 def check_trainable_parameters(student, kind: str, frozen: str) -> None:
@@ -358,8 +234,12 @@ def check_trainable_parameters(student, kind: str, frozen: str) -> None:
     indices = found["indices"]
     if -1 in indices:
         kinds = sorted({kind for kind, i in zip(found["kinds"], indices) if i == -1})
-        raise Mistake(MISTAKES["not_parameters"], "not_parameters", detail=", ".join(f"`{k}`" for k in kinds) +
-                      (" (cópias? / copies?)" if "Parameter" in kinds or "Tensor" in kinds else ""))
+        raise Mistake(
+            MISTAKES["not_parameters"],
+            "not_parameters",
+            detail=", ".join(f"`{k}`" for k in kinds)
+            + (" (cópias? / copies?)" if "Parameter" in kinds or "Tensor" in kinds else ""),
+        )
     checks.expect(len(set(indices)) == len(indices), MISTAKES["duplicates"], "duplicates")
     if indices == expected:
         return
@@ -382,12 +262,14 @@ def same_rate(lr: float | None, target: float) -> bool:
     return lr is not None and abs(lr - target) <= 1e-9 * abs(target)
 
 
-def check_finetune_optimizer(student, kind: str, frozen: str, head_lr: float, backbone_lr: float,
-                             keywords: bool = False) -> None:
+def check_finetune_optimizer(
+    student, kind: str, frozen: str, head_lr: float, backbone_lr: float, keywords: bool = False
+) -> None:
     model = build(student, kind, frozen)
     if keywords:
-        optimizer = student.call("make_finetune_optimizer", model, head_lr=head_lr, backbone_lr=backbone_lr,
-                                 keep="whole")
+        optimizer = student.call(
+            "make_finetune_optimizer", model, head_lr=head_lr, backbone_lr=backbone_lr, keep="whole"
+        )
     else:
         optimizer = student.call("make_finetune_optimizer", model, head_lr, backbone_lr, keep="whole")
     found = student.run_grader_code(INSPECT, "optimizer_groups", model, optimizer, name="optimizer.param_groups")
@@ -420,8 +302,12 @@ def check_finetune_optimizer(student, kind: str, frozen: str, head_lr: float, ba
 
     def where(indices: list[int], target: float) -> Text:
         wrong = [(params[i]["name"], rate.get(i)) for i in indices if not same_rate(rate.get(i), target)]
-        return Text(*(short([f"{name}: {missing if lr is None else f'lr={lr:g}'}" for name, lr in wrong])
-                      for missing in ("fora", "missing")))
+        return Text(
+            *(
+                short([f"{name}: {missing if lr is None else f'lr={lr:g}'}" for name, lr in wrong])
+                for missing in ("fora", "missing")
+            )
+        )
 
     if not all(same_rate(rate.get(i), head_lr) for i in head):
         raise Mistake(MISTAKES["head_missing"], "head_missing", detail=where(head, head_lr))
@@ -444,15 +330,19 @@ def check_probe_backbone(student, device: str) -> None:
 
 def accuracy_or_hint(student, model: Handle, device: str, minimum: float, key: str) -> None:
     _, _, X_test, y_test = target_task()
-    accuracy = checks.classifier_accuracy(student, model, X_test, y_test, device, "model",
-                                          wrong_labels=checks.wrong_labels_of(target_task))
+    accuracy = checks.classifier_accuracy(
+        student, model, X_test, y_test, device, "model", wrong_labels=checks.wrong_labels_of(target_task)
+    )
     if accuracy >= minimum:
         return
     state = student.call_handle(model, ["state_dict"], name="model.state_dict()")
     old_head = shipped_state()["fc.weight"]
     head = state.get("fc.weight") if isinstance(state, dict) else None
-    if isinstance(head, torch.Tensor) and tuple(head.shape) == tuple(old_head.shape) and \
-            torch.equal(head.cpu(), old_head):
+    if (
+        isinstance(head, torch.Tensor)
+        and tuple(head.shape) == tuple(old_head.shape)
+        and torch.equal(head.cpu(), old_head)
+    ):
         raise Mistake(MISTAKES["head_not_replaced"], "head_not_replaced")
     if accuracy < 0.5:
         probe = grader_probe_accuracy(student, model, device)
@@ -481,5 +371,9 @@ def check_finetuned_backbone(student, device: str) -> None:
     # `torch.manual_seed(0)` then `DigitNet()` recreates), and clearly above chance.
     similarity = backbone_similarity(state)
     to_initial = backbone_similarity(state, initial_network().state_dict())
-    checks.expect(similarity >= 0.1 and similarity > to_initial, MISTAKES["not_from_pretrained"],
-                  "not_from_pretrained", similarity=similarity)
+    checks.expect(
+        similarity >= 0.1 and similarity > to_initial,
+        MISTAKES["not_from_pretrained"],
+        "not_from_pretrained",
+        similarity=similarity,
+    )

@@ -9,10 +9,16 @@ the grader on the target task's test split, on each device.
 
 import pytest
 
-from grader.assignments.a05_transfer.common import (check_finetune_accuracy, check_finetune_optimizer,
-                                                    check_finetuned_backbone, check_freeze, check_probe_accuracy,
-                                                    check_probe_backbone, check_replace_head,
-                                                    check_trainable_parameters)
+from grader.assignments.a05_transfer.common import (
+    check_finetune_accuracy,
+    check_finetune_optimizer,
+    check_finetuned_backbone,
+    check_freeze,
+    check_probe_accuracy,
+    check_probe_backbone,
+    check_replace_head,
+    check_trainable_parameters,
+)
 
 TORCHVISION_MISSING = "torchvision não está instalado / torchvision is not installed (optional)"
 
@@ -23,8 +29,9 @@ def torchvision_resnet():
 
 
 @pytest.mark.exercise("freeze")
-@pytest.mark.parametrize("kind, frozen", [("tied", "none"), ("digitnet", "some"), ("head_first", "all"),
-                                          ("prefixed", "none")])
+@pytest.mark.parametrize(
+    "kind, frozen", [("tied", "none"), ("digitnet", "some"), ("head_first", "all"), ("prefixed", "none")]
+)
 def test_freeze_models(student, kind, frozen):
     """congela todos os parâmetros (pesos compartilhados, BatchNorm, já em parte congelados), sem mudar valores
     en: freezes every parameter (shared weights, BatchNorm, partly frozen already) without changing values
@@ -41,9 +48,16 @@ def test_freeze_torchvision_resnet(student):
 
 
 @pytest.mark.exercise("replace_head")
-@pytest.mark.parametrize("kind, frozen, classes", [("head_first", "none", 3), ("tied", "some", 6),
-                                                   ("digitnet", "all", 5), ("digitnet", "all", 2),
-                                                   ("prefixed", "some", 3)])
+@pytest.mark.parametrize(
+    "kind, frozen, classes",
+    [
+        ("head_first", "none", 3),
+        ("tied", "some", 6),
+        ("digitnet", "all", 5),
+        ("digitnet", "all", 2),
+        ("prefixed", "some", 3),
+    ],
+)
 def test_replace_head_models(student, device, kind, frozen, classes):
     """model.fc nova, Linear(in_features, num_classes) treinável no dispositivo do modelo; o resto intacto
     en: a new model.fc, a trainable Linear(in_features, num_classes) on the model's device; the rest intact
@@ -60,8 +74,10 @@ def test_replace_head_torchvision_resnet(student):
 
 
 @pytest.mark.exercise("trainable_parameters")
-@pytest.mark.parametrize("kind, frozen", [("tied", "some"), ("digitnet", "all"), ("digitnet", "none"),
-                                          ("head_first", "some"), ("prefixed", "none")])
+@pytest.mark.parametrize(
+    "kind, frozen",
+    [("tied", "some"), ("digitnet", "all"), ("digitnet", "none"), ("head_first", "some"), ("prefixed", "none")],
+)
 def test_trainable_parameters_models(student, kind, frozen):
     """só os que exigem gradiente, cada um uma vez (pesos compartilhados também), na ordem; vazia se tudo congelado
     en: only those that require grad, each once (shared weights too), in order; empty if all are frozen
@@ -70,12 +86,15 @@ def test_trainable_parameters_models(student, kind, frozen):
 
 
 @pytest.mark.exercise("make_finetune_optimizer")
-@pytest.mark.parametrize("kind, frozen, head_lr, backbone_lr, keywords", [
-    ("head_first", "none", 0.02, 0.0007, False),
-    ("digitnet", "some_backbone", 0.05, 0.0003, True),
-    ("tied", "none", 0.1, 0.01, True),
-    ("prefixed", "none", 0.03, 0.0002, False),
-])
+@pytest.mark.parametrize(
+    "kind, frozen, head_lr, backbone_lr, keywords",
+    [
+        ("head_first", "none", 0.02, 0.0007, False),
+        ("digitnet", "some_backbone", 0.05, 0.0003, True),
+        ("tied", "none", 0.1, 0.01, True),
+        ("prefixed", "none", 0.03, 0.0002, False),
+    ],
+)
 def test_finetune_optimizer_models(student, kind, frozen, head_lr, backbone_lr, keywords):
     """cada parâmetro treinável num grupo só: model.fc com head_lr, o resto com backbone_lr
     en: each trainable parameter in exactly one group: model.fc with head_lr, the rest with backbone_lr

@@ -2,9 +2,15 @@
 
 import pytest
 
-from grader.assignments.a05_transfer.common import (check_finetune_accuracy, check_finetune_optimizer, check_freeze,
-                                                    check_probe_accuracy, check_probe_backbone, check_replace_head,
-                                                    check_trainable_parameters)
+from grader.assignments.a05_transfer.common import (
+    check_finetune_accuracy,
+    check_finetune_optimizer,
+    check_freeze,
+    check_probe_accuracy,
+    check_probe_backbone,
+    check_replace_head,
+    check_trainable_parameters,
+)
 
 
 @pytest.mark.exercise("freeze")

@@ -1,0 +1,95 @@
+"""The nbgrader bridge's parts, without running nbgrader (tests/test_nbgrader_course.py
+runs real courses end to end): the autograde steps derived from nbgrader's own, which
+file stands for a notebook, what a check cell shows, the report and the captured log."""
+
+import csv
+import logging
+import sys
+import warnings
+
+import nbformat
+from nbgrader.converters.autograde import Autograde
+from nbgrader.preprocessors import Execute
+
+from grader.integrity import Flag, grade_id_of
+from grader.nbgrader_bridge import (
+    NO_NOTEBOOK,
+    AutogradeReport,
+    EngineGrade,
+    Entry,
+    autograde_preprocessors,
+    captured_into,
+    fill_test_cells,
+    submitted_notebooks,
+)
+
+A = "01_neurons"
+
+
+def test_autograde_steps_are_nbgraders_with_execute_swapped():
+    default = Autograde.class_traits()["autograde_preprocessors"].default()
+    ours = autograde_preprocessors()
+    assert len(ours) == len(default) and Execute in default and EngineGrade in ours
+    assert [s for s in ours if s is not EngineGrade] == [s for s in default if s is not Execute]
+    assert ours.index(EngineGrade) == default.index(Execute)
+
+
+def test_a_lone_notebook_under_another_name_stands_for_the_assignment(tmp_path):
+    (tmp_path / f"{A}-Copy1.ipynb").write_text("{}", encoding="utf-8")
+    [(notebook, (path, [flag]))] = submitted_notebooks(tmp_path, [A]).items()
+    assert notebook == A and path.name == f"{A}-Copy1.ipynb" and flag.code == "renamed_file"
+    (tmp_path / "other.ipynb").write_text("{}", encoding="utf-8")
+    assert submitted_notebooks(tmp_path, [A]) == {}  # two candidates: none is guessed
+    (tmp_path / f"{A}.ipynb").write_text("{}", encoding="utf-8")
+    assert submitted_notebooks(tmp_path, [A]) == {A: (tmp_path / f"{A}.ipynb", [])}
+
+
+def test_check_cells_show_the_engines_feedback_and_score(root):
+    notebook = nbformat.read(root / "exercises" / A / f"{A}.ipynb", as_version=4)
+    result = {
+        "output": "⚠ Precisa de revisão: algo",
+        "tests": [
+            {"name": "step: valores", "status": "failed", "output": "use >=", "extra_data": {"exercise": "step"}},
+        ],
+        "extra_data": {"exercises": {"step": {"score": 0.0, "max_score": 1.0}, "relu": {"score": 1, "max_score": 1}}},
+    }
+    fill_test_cells(notebook.cells, result)
+    shown = {grade_id_of(c): c.outputs for c in notebook.cells if c.cell_type == "code" and c.get("outputs")}
+    assert set(shown) == {"test_step", "test_relu"}
+    step_text = shown["test_step"][0]["text"]
+    assert step_text.startswith("⚠ Precisa de revisão: algo") and "step: 0 / 1" in step_text and "use >=" in step_text
+    assert "Precisa de revisão" not in shown["test_relu"][0]["text"]  # the notes go to the first check cell only
+    assert shown["test_step"][1]["data"]["text/plain"] == "0.0"
+
+
+def test_the_report_lists_every_student_and_says_why(tmp_path):
+    review = Flag.of("missing_notebook", None, NO_NOTEBOOK, expected="x.ipynb", found="-")
+    note = Flag("old_format", None, "nota", "note", review=False)
+    report = AutogradeReport(A, report_path=tmp_path / "r.csv", log_path=tmp_path / "a.log")
+    report.entries = [
+        Entry("ana", A, "nbgrader", 19, 19, [note.as_dict()]),
+        Entry("bia", A, "rebuilt", 0, 19, [review.as_dict()]),
+        Entry("caio", A, "direct", 3, 19),
+    ]
+    report.problems["duda"] = "OperationalError: locked"
+    report.write_csv(report.report_path)
+    rows = {r["student"]: r for r in csv.DictReader(report.report_path.open(encoding="utf-8"))}
+    assert rows["ana"]["needs_review"] == "no" and rows["ana"]["reasons_en"] == "note"
+    assert rows["bia"]["needs_review"] == "yes" and "No `x.ipynb` notebook" in rows["bia"]["reasons_en"]
+    summary = report.summary("en")
+    assert summary.splitlines()[0].startswith("3 student(s) in the 01_neurons gradebook: 1 by nbgrader, 1 rebuilt")
+    assert "NEEDS REVIEW: bia: No `x.ipynb`" in summary and "ana" not in summary
+    assert "NOT IN THE GRADEBOOK: duda" in summary and str(tmp_path / "a.log") in summary
+
+
+def test_warnings_logs_and_stderr_go_to_the_log_file(tmp_path, capsys):
+    path = tmp_path / "autograde.log"
+    with captured_into(path) as log:
+        warnings.warn("SAWarning-like noise", UserWarning, stacklevel=1)
+        logging.getLogger("traitlets").warning("nbgrader says something")
+        print("Traceback (most recent call last): boom", file=sys.stderr)
+        log.write("===== done\n")
+    captured = capsys.readouterr()
+    assert "noise" not in captured.err + captured.out and "boom" not in captured.err
+    text = path.read_text(encoding="utf-8")
+    assert all(s in text for s in ("SAWarning-like noise", "nbgrader says something", "boom", "===== done"))
