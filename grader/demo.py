@@ -31,8 +31,8 @@ def build_examples(assignment_id: str, folder: Path) -> list[Path]:
     return [*paths, blank, broken]
 
 
-def run_demo(out: Path, lang: str = "pt", jobs: int = 2) -> int:
-    for assignment_id in assignment_ids():
+def run_demo(out: Path, lang: str = "pt", jobs: int = 2, assignments: list[str] | None = None) -> int:
+    for assignment_id in assignments or assignment_ids():
         try:
             load_variants(assignment_id)
         except ModuleNotFoundError:

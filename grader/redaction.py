@@ -15,7 +15,6 @@ from __future__ import annotations
 import dis
 import functools
 import importlib
-import json
 import re
 from collections.abc import Iterable
 from pathlib import Path
@@ -47,7 +46,7 @@ def public_text(assignment_id: str, root: Path | None = None) -> str:
     texts of the public checks, hints and feedback (a hint may quote a line of code that a
     reference also has). Hidden graders and variants are not public."""
     from grader.bundle import is_hidden
-    from grader.course import course_root, module_name
+    from grader.course import cell_source, course_root, module_name, read_notebook
 
     root = root or course_root()
     package = Path(importlib.import_module(module_name(assignment_id)).__file__).parent
@@ -62,10 +61,12 @@ def public_text(assignment_id: str, root: Path | None = None) -> str:
     texts = []
     for path in files:
         try:
-            text = path.read_text(encoding="utf-8")
+            if path.suffix == ".ipynb":  # the cells' text, as the student reads it
+                texts.extend(cell_source(cell) for cell in read_notebook(path)["cells"])
+            else:
+                texts.append(path.read_text(encoding="utf-8"))
         except OSError:
             continue
-        texts.append(json.dumps(json.loads(text), ensure_ascii=False) if path.suffix == ".ipynb" else text)
     return "\n".join(texts)
 
 

@@ -170,6 +170,7 @@ def test_cli_grades_a_folder_in_english(batch, tmp_path, root):
     assert "not a valid notebook" in truncated["output"]
 
 
+@pytest.mark.slow  # nbgrader generate_assignment on every assignment
 def test_generated_notebooks_in_sync_with_source():
     assert out_of_sync() == [], "run `python -m grader generate`"
 
@@ -262,3 +263,22 @@ def test_options_reach_the_launcher_not_the_environment(batch, tmp_path, monkeyp
     assert first.gpu_memory_fraction == 0.6 and second.gpu_memory_fraction == 0.3
     assert str((tmp_path / "a").resolve()) in first.hidden and str(typed[0].parent.resolve()) in first.hidden
     assert "/srv/other" in second.hidden and str((tmp_path / "a").resolve()) not in second.hidden
+
+
+def test_each_course_root_has_its_own_assignments(root, tmp_path):
+    """The assignment cache is per course: a course whose source/ gives `step` 3 points is
+    not answered from this checkout's cache, nor the other way round."""
+    import shutil
+
+    from grader.course import read_notebook
+
+    shutil.copytree(root / "source" / A, tmp_path / "source" / A)
+    path = tmp_path / "source" / A / f"{A}.ipynb"
+    notebook = read_notebook(path)
+    for cell in notebook["cells"]:
+        if cell.get("metadata", {}).get("nbgrader", {}).get("grade_id") == "test_step":
+            cell["metadata"]["nbgrader"]["points"] = 3
+    path.write_text(json.dumps(notebook), encoding="utf-8")
+    assert load_assignment(A).exercise("step").points == 1
+    assert load_assignment(A, tmp_path).exercise("step").points == 3
+    assert load_assignment(A).exercise("step").points == 1

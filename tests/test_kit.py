@@ -84,6 +84,7 @@ def test_public_checks_show_no_hidden_inputs():
     assert test_hidden.__file__ != test_public.__file__
 
 
+@pytest.mark.slow  # the CLI in a fresh interpreter (the fast tier calls the same code in-process)
 def test_grader_check_command(root, tmp_path):
     proc = subprocess.run(
         [sys.executable, "-m", "grader", "check", str(root / "exercises" / A / f"{A}.ipynb")],

@@ -1,6 +1,7 @@
 """The kit's pretrained network and target task (05_transfer): the shipped weights are what
 the script makes, the task is fixed, and the transfer claims of the notebook hold."""
 
+import pytest
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -27,6 +28,7 @@ def test_shipped_weights_load_without_pickle_and_fit_the_network():
     assert meta["seed"] == pretrained.PRETRAIN_SEED and meta["epochs"] == pretrained.PRETRAIN_EPOCHS
 
 
+@pytest.mark.slow  # the pretraining run, again
 def test_shipped_weights_are_what_the_script_makes():
     """Retrained from the seed: bit for bit on the torch build and CPU kind that made the file.
     Elsewhere float sums may round differently (another torch build, another SIMD width), so
