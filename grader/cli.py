@@ -1,4 +1,4 @@
-"""Command line: `python -m grader {grade,check,generate,release,autograde,demo}`."""
+"""Command line: `python -m grader {grade,merge,check,generate,release,autograde,demo}`."""
 
 from __future__ import annotations
 
@@ -13,13 +13,18 @@ from grader.i18n import LANGUAGES, Text
 
 def _progress_printer(stream=sys.stderr):
     started = time.monotonic()
+    skipped: list[int] = []  # results already there (--resume): not part of the pace
 
     def show(done: int, total: int, path: Path | None) -> None:
         width = 30
         filled = int(width * done / total) if total else width
         elapsed = time.monotonic() - started
+        if not skipped:
+            skipped.append(done)
+        graded = done - skipped[0]
+        eta = f"ETA {elapsed / graded * (total - done):5.0f}s" if graded and done < total else " " * 9
         name = path.name if path else ""
-        line = f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total}  {elapsed:5.1f}s  {name[:40]:<40}"
+        line = f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total}  {elapsed:5.1f}s  {eta}  {name[:40]:<40}"
         stream.write(line)
         if done == total:
             stream.write("\n")
@@ -40,6 +45,7 @@ def cmd_grade(args) -> int:
     from grader.course import load_assignment
     from grader.grading import GradeOptions, expand_submissions, grade_batch
     from grader.results import summary_table, write_gradebook
+    from grader.shards import ShardError, parse_shard
 
     paths = expand_submissions([Path(p) for p in args.submissions])
     if not paths:
@@ -54,7 +60,14 @@ def cmd_grade(args) -> int:
     )
     out = Path(args.out)
     progress = _progress_printer() if not args.quiet else None
-    results = grade_batch(paths, args.assignment, out, options, jobs=args.jobs, resume=args.resume, progress=progress)
+    try:
+        shard = parse_shard(args.shard) if args.shard else None
+    except ShardError as exc:
+        print(exc.render(args.lang), file=sys.stderr)
+        return 2
+    results = grade_batch(
+        paths, args.assignment, out, options, jobs=args.jobs, resume=args.resume, progress=progress, shard=shard
+    )
     assignment = load_assignment(args.assignment, options.course_root)
     write_gradebook(out / "gradebook.csv", assignment, results)
     print(summary_table(assignment, results, args.lang))
@@ -63,6 +76,24 @@ def cmd_grade(args) -> int:
             args.lang, out=out
         )
     )
+    return 0
+
+
+def cmd_merge(args) -> int:
+    """Shards' results into one folder and one gradebook."""
+    from grader.course import load_assignment
+    from grader.results import summary_table, write_gradebook
+    from grader.shards import ShardError, merge
+
+    out = Path(args.out)
+    try:
+        results = merge([Path(f) for f in args.folders], out)
+    except ShardError as exc:
+        print(exc.render(args.lang), file=sys.stderr)
+        return 2
+    assignment = load_assignment(args.assignment, Path(args.course).resolve() if args.course else None)
+    write_gradebook(out / "gradebook.csv", assignment, results)
+    print(summary_table(assignment, results, args.lang))
     return 0
 
 
@@ -156,8 +187,17 @@ def build_parser() -> argparse.ArgumentParser:
         "--gpu-share", type=float, default=0.9, help="share of each GPU for all student processes together"
     )
     grade.add_argument("--quiet", action="store_true", help="no progress bar")
+    grade.add_argument("--shard", help="K/N: grade only the K-th of N deterministic slices (see `merge`)")
     common(grade)
     grade.set_defaults(func=cmd_grade)
+
+    merge = sub.add_parser("merge", help="combine the results of `grade --shard K/N` runs into one gradebook")
+    merge.add_argument("folders", nargs="+", help="the shards' --out folders")
+    merge.add_argument("--assignment", required=True)
+    merge.add_argument("--out", required=True)
+    merge.add_argument("--course", help="the course folder whose source/ defines the assignment (default: this one)")
+    merge.add_argument("--lang", choices=LANGUAGES, default="pt")
+    merge.set_defaults(func=cmd_merge)
 
     check = sub.add_parser("check", help="run the public checks on one notebook")
     check.add_argument("notebook")

@@ -168,10 +168,9 @@ def _init_worker(assignment_id: str, options: GradeOptions) -> None:
     _worker_state["options"] = options
 
 
-def _grade_and_write(path: str, name: str, out_dir: str) -> dict:
-    result = safe_grade(Path(path), name, _worker_state["assignment"], _worker_state["options"])
-    write_json_atomic(Path(out_dir) / f"{name}.json", result)
-    return result
+def _grade(path: str, name: str) -> dict:
+    """In a grading process: one submission's results (the coordinator writes them)."""
+    return safe_grade(Path(path), name, _worker_state["assignment"], _worker_state["options"])
 
 
 def safe_grade(path: Path, name: str, assignment: Assignment, options: GradeOptions) -> dict:
@@ -219,10 +218,17 @@ def grade_batch(
     jobs: int = 1,
     resume: bool = False,
     progress: Callable[[int, int, Path], None] | None = None,
+    shard: tuple[int, int] | None = None,
 ) -> list[dict]:
     """Grade every submission, write DIR/<name>.json for each, return results in input order.
-    `resume`: keep the results already in DIR, except those the grader failed to produce."""
+    `resume`: keep the results already in DIR that the ledger vouches for: graded from this
+    very file by these graders, and not a grader failure (`grader.ledger`).
+    `shard` (K, N): only the K-th of N slices (`grader.shards`); names are still those the
+    whole list gives, so shards merge into exactly the unsharded batch."""
     import json
+
+    from grader import ledger
+    from grader.shards import shard_of
 
     assignment = load_assignment(assignment_id, options.course_root)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -232,10 +238,14 @@ def grade_batch(
     options = replace(options, hidden=tuple(sorted(set(options.hidden) | hide)), processes=max(jobs, 1))
     results: dict[Path, dict] = {}
     names = submission_names(paths)
+    if shard is not None:
+        paths = [p for p in paths if shard_of(names[p], shard[1]) == shard[0]]
+    graders = ledger.graders_digest(assignment)
+    vouched = ledger.read(out_dir) if resume else {}
     todo = []
     for path in paths:
         target = out_dir / f"{names[path]}.json"
-        if resume and target.exists():
+        if resume and target.exists() and ledger.still_valid(vouched.get(names[path]), path, graders):
             try:
                 previous = json.loads(target.read_text(encoding="utf-8"))
             except ValueError:
@@ -244,13 +254,19 @@ def grade_batch(
                 results[path] = previous
                 continue
         todo.append(path)
+
+    def record(path: Path, result: dict) -> dict:  # only the coordinator writes
+        write_json_atomic(out_dir / f"{names[path]}.json", result)
+        ledger.append(out_dir, ledger.line_for(names[path], path, graders, result))
+        return result
+
     done = len(results)
     if progress:
         progress(done, len(paths), None)
     if jobs <= 1 or len(todo) <= 1:
         _init_worker(assignment_id, options)
         for path in todo:
-            results[path] = _grade_and_write(str(path), names[path], str(out_dir))
+            results[path] = record(path, _grade(str(path), names[path]))
             done += 1
             if progress:
                 progress(done, len(paths), path)
@@ -259,21 +275,21 @@ def grade_batch(
         with futures.ProcessPoolExecutor(
             max_workers=jobs, mp_context=context, initializer=_init_worker, initargs=(assignment_id, options)
         ) as pool:
-            pending = {pool.submit(_grade_and_write, str(p), names[p], str(out_dir)): p for p in todo}
+            pending = {pool.submit(_grade, str(p), names[p]): p for p in todo}
             for future in futures.as_completed(pending):
                 path = pending[future]
                 try:
-                    results[path] = future.result()
+                    result = future.result()
                 except Exception as exc:  # the grading process itself died: record, go on
                     message = Text(pt="Erro interno do corretor: {error}", en="Internal grader error: {error}")
-                    results[path] = not_graded(
+                    result = not_graded(
                         assignment,
                         names[path],
                         options,
                         message.render(options.lang, error=f"{type(exc).__name__}: {exc}"),
                         grader_error=True,
                     )
-                    write_json_atomic(out_dir / f"{names[path]}.json", results[path])
+                results[path] = record(path, result)
                 done += 1
                 if progress:
                     progress(done, len(paths), path)

@@ -203,13 +203,10 @@ def _recognise(cell: dict, candidates: list[dict]) -> tuple[str | None, str]:
 
 
 def _shown(value) -> str:
-    return (
-        str(value).lower()
-        if isinstance(value, bool) or value is None
-        else f"{value:g}"
-        if isinstance(value, float)
-        else str(value)
-    )
+    """A metadata value as the notebook's JSON writes it (true, 50, None)."""
+    if isinstance(value, bool) or value is None:
+        return str(value).lower()
+    return f"{value:g}" if isinstance(value, float) else str(value)
 
 
 def _changes(submitted: dict, release: dict) -> list[tuple[str, str, str]]:

@@ -36,6 +36,7 @@ def test_the_one_command_refuses_without_cuda_and_installs_nothing():
     assert "GPU CHECK: refused" in proc.stdout or "no usable Python" in proc.stdout, proc.stdout
 
 
+@pytest.mark.slow  # a short run of the whole GPU check, on the CPU
 def test_a_plumbing_run_on_the_cpu_reports(tmp_path):
     """One part on the CPU alone: the driver, a part's own process, the summary line and the
     JSON report (the whole check on the CPU: `python tests/gpu_check.py --devices cpu`)."""

@@ -5,6 +5,7 @@ import csv
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -13,8 +14,9 @@ import pytest
 
 from grader.course import assignment_ids, cell_source, load_assignment, nbgrader_meta
 from grader.grading import GradeOptions, grade_batch, submission_names
+from grader.ledger import LEDGER, file_digest
 from grader.release import out_of_sync
-from grader.variants import typed_in_release
+from grader.variants import load_variants, typed_in_release
 
 A = "01_neurons"
 
@@ -54,15 +56,6 @@ def test_typed_in_release_gets_full_marks(batch):
     results, _, _ = batch
     assert results["typed_in"]["score"] == results["typed_in"]["max_score"] == 19
     assert results["as_script"]["score"] == 19
-
-
-@pytest.mark.slow  # every assignment graded in full (the fast tier grades each reference once)
-@pytest.mark.parametrize("assignment_id", [a for a in assignment_ids() if a != A])
-def test_typed_in_release_of_every_assignment(root, tmp_path, assignment_id):
-    path = tmp_path / f"{assignment_id}.ipynb"
-    path.write_text(json.dumps(typed_in(root, assignment_id)), encoding="utf-8")
-    result = grade_batch([path], assignment_id, tmp_path / "out", GradeOptions())[0]
-    assert result["score"] == result["max_score"] == load_assignment(assignment_id).max_score
 
 
 def test_syntax_error_costs_only_its_exercise(batch):
@@ -127,8 +120,33 @@ def test_resume_keeps_finished_results(batch, tmp_path):
     marker = json.loads((out / "typed_in.json").read_text(encoding="utf-8"))
     marker["output"] = "kept"
     (tmp_path / "typed_in.json").write_text(json.dumps(marker), encoding="utf-8")
+    shutil.copy(out / LEDGER, tmp_path / LEDGER)
     results = grade_batch([p for p in paths if p.stem == "typed_in"], A, tmp_path, GradeOptions(), resume=True)
     assert results[0]["output"] == "kept"
+
+
+@pytest.mark.slow  # three gradings (the ledger itself: tests/test_ledger.py)
+def test_resume_grades_a_resubmitted_file_again(batch, tmp_path):
+    """The ledger vouches for a result only for the very file it was graded from: a student
+    who resubmits under the same name is graded again, an unchanged file is not."""
+    _, _, paths = batch
+    typed = next(p for p in paths if p.stem == "typed_in")
+    folder = tmp_path / "subs"
+    folder.mkdir()
+    mine = folder / "typed_in.ipynb"
+    shutil.copy(typed, mine)
+    first = grade_batch([mine], A, tmp_path / "out", GradeOptions())[0]
+    assert first["score"] == 19
+    mutant = next(v for v in load_variants(A) if v.breaks == "step")
+    mine.write_text(json.dumps(typed_in_release(A, mutant)), encoding="utf-8")
+    again = grade_batch([mine], A, tmp_path / "out", GradeOptions(), resume=True)[0]
+    assert again["extra_data"]["exercises"]["step"]["score"] == 0
+    marker = json.loads((tmp_path / "out" / "typed_in.json").read_text(encoding="utf-8"))
+    marker["output"] = "kept"
+    (tmp_path / "out" / "typed_in.json").write_text(json.dumps(marker), encoding="utf-8")
+    assert grade_batch([mine], A, tmp_path / "out", GradeOptions(), resume=True)[0]["output"] == "kept"
+    lines = (tmp_path / "out" / LEDGER).read_text(encoding="utf-8").splitlines()
+    assert len(lines) == 2 and json.loads(lines[-1])["sha256"] == file_digest(mine)
 
 
 def test_submission_names_tell_duplicates_apart(tmp_path):
@@ -230,6 +248,7 @@ def test_resume_grades_again_what_the_grader_failed(batch, tmp_path):
     assert unreadable["extra_data"]["grader_error"] is False
     unreadable["output"] = "kept"
     (tmp_path / "truncated.json").write_text(json.dumps(unreadable), encoding="utf-8")
+    shutil.copy(out / LEDGER, tmp_path / LEDGER)
     chosen = [p for p in paths if p.stem in ("typed_in", "truncated")]
     results = dict(zip((p.stem for p in chosen), grade_batch(chosen, A, tmp_path, GradeOptions(), resume=True)))
     assert results["typed_in"]["score"] == 19 and not results["typed_in"]["extra_data"]["grader_error"]
@@ -268,7 +287,6 @@ def test_options_reach_the_launcher_not_the_environment(batch, tmp_path, monkeyp
 def test_each_course_root_has_its_own_assignments(root, tmp_path):
     """The assignment cache is per course: a course whose source/ gives `step` 3 points is
     not answered from this checkout's cache, nor the other way round."""
-    import shutil
 
     from grader.course import read_notebook
 
@@ -282,3 +300,22 @@ def test_each_course_root_has_its_own_assignments(root, tmp_path):
     assert load_assignment(A).exercise("step").points == 1
     assert load_assignment(A, tmp_path).exercise("step").points == 3
     assert load_assignment(A).exercise("step").points == 1
+
+
+def test_progress_shows_an_eta_from_this_runs_pace(monkeypatch):
+    """Results kept by --resume do not count in the pace: 2 of 10 kept, 1 graded in 4 s,
+    7 to go: 28 s."""
+    import io
+
+    import grader.cli as cli
+
+    clock = iter([100.0, 100.0, 104.0, 130.0])
+    monkeypatch.setattr(cli.time, "monotonic", lambda: next(clock))
+    stream = io.StringIO()
+    show = cli._progress_printer(stream)
+    show(2, 10, None)
+    show(3, 10, None)
+    show(10, 10, None)
+    frames = stream.getvalue().split("\r")[1:]
+    assert "ETA" not in frames[0] and "ETA    28s" in frames[1] and "ETA" not in frames[2]
+    assert frames[2].endswith("\n") and "10/10" in frames[2]
