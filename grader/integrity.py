@@ -103,8 +103,10 @@ def grade_id_of(cell: dict) -> str | None:
     return grade_id if isinstance(grade_id, str) and grade_id else None
 
 
-def source_of(cell: dict) -> str:
-    source = cell.get("source", "")
+def source_of(cell: dict, key: str = "source") -> str:
+    """A cell's text, however stored (a string, a list of lines, or junk: then empty); `key`
+    is "input" in the old v3 worksheets."""
+    source = cell.get(key, "")
     if isinstance(source, list):
         return "".join(s for s in source if isinstance(s, str))
     return source if isinstance(source, str) else ""

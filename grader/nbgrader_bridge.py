@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import contextlib
 import csv
-import hashlib
 import io
 import json
 import logging
@@ -50,6 +49,7 @@ from grader.course import read_notebook
 from grader.grading import GradeOptions
 from grader.i18n import Text
 from grader.integrity import Flag, rebuilt
+from grader.ledger import file_digest
 
 COURSE_ID = "pytorch-pt"
 CODE_STUB = "# SEU CÓDIGO AQUI\nraise NotImplementedError()"
@@ -146,10 +146,6 @@ def feedback_text(result: dict, exercise: str, notes: bool = True) -> str:
             if test["status"] != "passed" and test["output"]:
                 lines.extend("    " + line for line in test["output"].splitlines())
     return "\n".join(lines) + "\n"
-
-
-def file_digest(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def cached_result_path(results_directory: str | Path, student: str, notebook: str) -> Path:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from grader.i18n import LocalizedError, Text
+from grader.integrity import source_of
 
 MAX_SUBMISSION_BYTES = 20 * 1024 * 1024  # before parsing: a 100 MB notebook is refused unread
 SUBMISSION_SUFFIXES = (".ipynb", ".py")
@@ -95,13 +96,6 @@ def parse_notebook_json(text: str) -> dict:
     return notebook
 
 
-def _source(cell: dict, key: str = "source") -> str:
-    source = cell.get(key, "")
-    if isinstance(source, list):
-        return "".join(s for s in source if isinstance(s, str))
-    return source if isinstance(source, str) else ""
-
-
 def notebook_code_cells(notebook: dict) -> list[str]:
     """The code cells' sources, for nbformat 4.x and the old v3 worksheets."""
     if isinstance(notebook.get("cells"), list):
@@ -113,7 +107,7 @@ def notebook_code_cells(notebook: dict) -> list[str]:
             raise SubmissionError(NOT_NOTEBOOK, detail="no cells")
     else:
         raise SubmissionError(NOT_NOTEBOOK, detail="no 'cells' list")
-    return [_source(c, key) for c in cells if isinstance(c, dict) and c.get("cell_type") == "code"]
+    return [source_of(c, key) for c in cells if isinstance(c, dict) and c.get("cell_type") == "code"]
 
 
 _PY_CELL = re.compile(r"^# ?%%.*$", re.MULTILINE)
