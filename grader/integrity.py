@@ -187,6 +187,7 @@ def _recognise(cell: dict, candidates: list[dict]) -> tuple[str | None, str]:
             cell.get("id")
             and cell.get("id") == release_cell.get("id")
             and cell.get("cell_type") == release_cell.get("cell_type")
+            and not is_locked_check(release_cell)  # a locked cell is told by its text: an id alone would overwrite
         ):
             return grade_id_of(release_cell), "cell_id"
     text = _normalized(source_of(cell))
