@@ -4,7 +4,7 @@
 #   bash tests/gpu_check.sh [gpu_check.py options]
 #
 # 1. Python: the first of $PYTHON, python3, .venv/bin/python whose torch sees the GPU and
-#    that has numpy, scikit-learn and pytest (the grader needs nothing else; it runs from
+#    that has numpy, scikit-learn, pytest and nbformat (the grader needs nothing else; it runs from
 #    this folder, not installed). Wheels carried in .whl/ are installed first, offline.
 #    Where none has them and PyPI answers, a virtual environment outside the repository
 #    ($GPU_CHECK_VENV, default /tmp/gpu_check_venv) gets torch from PyPI (its default Linux
@@ -19,7 +19,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 export PYTHONUNBUFFERED=1
 say() { echo "gpu_check.sh: $*"; }
-NEED='import numpy, sklearn, pytest, torch
+NEED='import numpy, sklearn, pytest, nbformat, torch
 assert torch.cuda.is_available(), "torch " + torch.__version__ + " sees no GPU"'
 
 if ! ls /dev/nvidia[0-9]* >/dev/null 2>&1 && ! command -v nvidia-smi >/dev/null 2>&1; then
@@ -44,14 +44,14 @@ for candidate in "${PYTHON:-}" python3 .venv/bin/python "${GPU_CHECK_VENV:-/tmp/
 done
 if [ -z "$PY" ] && [ "${GPU_CHECK_INSTALL:-1}" != 0 ] && timeout 15 python3 -c "import urllib.request; urllib.request.urlopen('https://pypi.org/simple/pip/', timeout=10)" >/dev/null 2>&1; then
     venv=${GPU_CHECK_VENV:-/tmp/gpu_check_venv}
-    say "no Python here has torch with CUDA, numpy, scikit-learn and pytest: installing them into $venv from PyPI"
-    if python3 -m venv "$venv" && "$venv/bin/pip" install -q torch numpy scikit-learn pytest \
+    say "no Python here has torch with CUDA, numpy, scikit-learn, pytest and nbformat: installing them into $venv from PyPI"
+    if python3 -m venv "$venv" && "$venv/bin/pip" install -q torch numpy scikit-learn pytest nbformat \
             && "$venv/bin/python" -c "$NEED"; then
         PY=$venv/bin/python
     fi
 fi
 if [ -z "$PY" ]; then
-    say "no usable Python (torch that sees the GPU, numpy, scikit-learn, pytest), and none installed:"
+    say "no usable Python (torch that sees the GPU, numpy, scikit-learn, pytest, nbformat), and none installed:"
     for candidate in "${PYTHON:-}" python3 .venv/bin/python "${GPU_CHECK_VENV:-/tmp/gpu_check_venv}/bin/python"; do
         [ -n "$candidate" ] && command -v "$candidate" >/dev/null 2>&1 || continue
         say "  $candidate: $("$candidate" -c "$NEED" 2>&1 | tail -n 1)"

@@ -54,8 +54,11 @@ class Kernel:
         if path.parent.name.startswith(f"grader-{os.getpid()}-"):
             name = name.replace(path.parent.name, "<sandbox>")
         self.writes.append((name, str(value)))
-        if name in self.refuse:
-            code = self.refuse.pop(name)
+        if name in self.refuse:  # one errno (refused once) or a list of them (refused in turn)
+            codes = self.refuse[name] if isinstance(self.refuse[name], list) else [self.refuse[name]]
+            code = codes.pop(0)
+            if not codes or codes is not self.refuse[name]:
+                del self.refuse[name]
             raise OSError(code, os.strerror(code))
         for file in self.interface:
             if path.parent.name.startswith("grader-") and not (path.parent / file).exists():
@@ -108,6 +111,38 @@ def test_v2_moves_our_processes_into_a_leaf_then_bounds_the_sandbox(tmp_path, mo
     emptied(sandbox_dir)
     cgroups.remove()
     assert not sandbox_dir.exists() and (base / "grader-supervisor").is_dir()
+
+
+def test_v2_a_process_born_in_our_cgroup_during_the_move_is_moved_on_the_next_try(tmp_path, monkeypatch):
+    """Several grading processes set up sandboxes at once: one forks while another moves
+    the processes into the leaf, so enabling the controllers is refused once more (seen on
+    a GPU machine as 'Device or resource busy'). The move is retried, not given up."""
+    root, base = v2_tree(tmp_path)
+    kernel = Kernel(monkeypatch, root)
+    service = OWN[1:]
+    kernel.refuse[f"{service}/cgroup.subtree_control"] = [errno.EBUSY, errno.EBUSY]
+    real_write = kernel.write
+
+    def write_and_fork(path, value):  # process 300 is born in our cgroup during the first move
+        real_write(path, value)
+        if str(value) == "200" and "300" not in (base / "cgroup.procs").read_text():
+            (base / "cgroup.procs").write_text("300\n")
+
+    monkeypatch.setattr(sandbox, "_write", write_and_fork)
+    cgroups = Cgroups(root, lambda: f"0::{OWN}\n")
+    moved = [value for name, value in kernel.writes if name.endswith("grader-supervisor/cgroup.procs")]
+    assert moved == ["100", "200", "300"]
+    assert [name for name, _ in kernel.writes].count(f"{service}/cgroup.subtree_control") == 3
+    assert cgroups.limits == ["memory", "pids"] and cgroups.problem == ""
+
+
+def test_v2_a_cgroup_that_stays_busy_is_given_up_with_the_reason(tmp_path, monkeypatch):
+    root, _ = v2_tree(tmp_path)
+    kernel = Kernel(monkeypatch, root)
+    kernel.refuse[OWN[1:] + "/cgroup.subtree_control"] = [errno.EBUSY] * (sandbox.ENABLE_ATTEMPTS + 1)
+    cgroups = Cgroups(root, lambda: f"0::{OWN}\n")
+    assert not cgroups.active and "Device or resource busy" in cgroups.problem
+    assert isolation_label(None, cgroups).startswith("bwrap (no cgroup limits: cannot set up cgroups")
 
 
 def test_v2_next_sandbox_from_the_leaf_uses_the_same_subtree(tmp_path, monkeypatch):

@@ -148,6 +148,9 @@ def cgroup_layout(root: Path = CGROUP_ROOT) -> str | None:
     return None
 
 
+ENABLE_ATTEMPTS = 5  # moves of base's processes into the leaf before giving up on cgroups
+
+
 def _self_cgroup() -> str:
     return Path("/proc/self/cgroup").read_text()
 
@@ -255,12 +258,22 @@ class Cgroups:
                 raise
         leaf = base / SUPERVISOR
         leaf.mkdir(exist_ok=True)
-        for pid in (base / "cgroup.procs").read_text().split():
+        # Retried: a process still in `base` may fork while we move the others (several grading
+        # processes of one batch or one check set up their sandboxes at once), and its child
+        # is born in `base` after we read cgroup.procs; seen as EBUSY on a GPU machine.
+        for attempt in range(ENABLE_ATTEMPTS):
+            for pid in (base / "cgroup.procs").read_text().split():
+                try:
+                    _write(leaf / "cgroup.procs", pid)
+                except OSError:
+                    pass  # gone meanwhile; one that cannot move makes the next write fail
             try:
-                _write(leaf / "cgroup.procs", pid)
-            except OSError:
-                pass  # gone meanwhile; one that cannot move makes the next write fail
-        _write(base / "cgroup.subtree_control", control)
+                _write(base / "cgroup.subtree_control", control)
+                return
+            except OSError as exc:
+                if exc.errno != errno.EBUSY or attempt == ENABLE_ATTEMPTS - 1:
+                    raise
+                time.sleep(0.01 * (attempt + 1))
 
     def join(self) -> None:
         """Move the calling process into the cgroups (run in the child, before exec)."""
