@@ -43,6 +43,7 @@ def _limits(args):
 
 def cmd_grade(args) -> int:
     from grader.course import load_assignment
+    from grader.executors import make_executor
     from grader.grading import GradeOptions, expand_submissions, grade_batch
     from grader.results import summary_table, write_gradebook
     from grader.shards import ShardError, parse_shard
@@ -65,8 +66,17 @@ def cmd_grade(args) -> int:
     except ShardError as exc:
         print(exc.render(args.lang), file=sys.stderr)
         return 2
+    executor = make_executor(args.executor, jobs=args.jobs, scheduler=args.scheduler)
     results = grade_batch(
-        paths, args.assignment, out, options, jobs=args.jobs, resume=args.resume, progress=progress, shard=shard
+        paths,
+        args.assignment,
+        out,
+        options,
+        jobs=args.jobs,
+        resume=not args.regrade,
+        progress=progress,
+        shard=shard,
+        executor=executor,
     )
     assignment = load_assignment(args.assignment, options.course_root)
     write_gradebook(out / "gradebook.csv", assignment, results)
@@ -95,6 +105,17 @@ def cmd_merge(args) -> int:
     write_gradebook(out / "gradebook.csv", assignment, results)
     print(summary_table(assignment, results, args.lang))
     return 0
+
+
+def cmd_worker(args) -> int:
+    """`dask worker` for grading, on a machine that joins a scheduler: see grader.dask_executor."""
+    from grader.dask_executor import WORKER_ENVIRONMENT, worker_command
+
+    extra = args.dask_args[1:] if args.dask_args[:1] == ["--"] else args.dask_args
+    command = worker_command(args.scheduler, args.slots, args.gpu, extra)
+    print(" ".join(command), file=sys.stderr)
+    os.execve(command[0], command, {**os.environ, **WORKER_ENVIRONMENT})
+    return 1  # not reached
 
 
 def cmd_check(args) -> int:
@@ -180,7 +201,20 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="grading processes (default: cores)")
     grade.add_argument("--devices", help="comma-separated devices to grade on (default: cpu, and cuda if present)")
     grade.add_argument(
-        "--resume", action="store_true", help="skip submissions already graded (a grader failure is graded again)"
+        "--regrade",
+        action="store_true",
+        help="grade every submission again; by default a rerun keeps the results the ledger vouches for "
+        "(same file, same graders, no grader failure) and grades only the rest",
+    )
+    grade.add_argument("--resume", action="store_true", help=argparse.SUPPRESS)  # the default now; old scripts pass it
+    grade.add_argument(
+        "--executor",
+        choices=("local", "dask"),
+        default="local",
+        help="local: --jobs grading processes here (default); dask: a Dask cluster (pip install 'grader[dask]')",
+    )
+    grade.add_argument(
+        "--scheduler", help="with --executor dask: the scheduler's address (default: a local cluster of --jobs workers)"
     )
     grade.add_argument("--course", help="the course folder whose source/ defines the assignment (default: this one)")
     grade.add_argument(
@@ -190,6 +224,13 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument("--shard", help="K/N: grade only the K-th of N deterministic slices (see `merge`)")
     common(grade)
     grade.set_defaults(func=cmd_grade)
+
+    worker = sub.add_parser("worker", help="a Dask worker that grades (on each machine of a cluster)")
+    worker.add_argument("--scheduler", required=True, help="the scheduler's address, e.g. tls://host:8786")
+    worker.add_argument("--slots", type=int, default=os.cpu_count() or 1, help="submissions at once (default: cores)")
+    worker.add_argument("--gpu", action="store_true", help="this machine's GPU grades the exercises that ask for one")
+    worker.add_argument("dask_args", nargs=argparse.REMAINDER, help="after --: passed to `dask worker` (TLS files)")
+    worker.set_defaults(func=cmd_worker)
 
     merge = sub.add_parser("merge", help="combine the results of `grade --shard K/N` runs into one gradebook")
     merge.add_argument("folders", nargs="+", help="the shards' --out folders")

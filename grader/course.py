@@ -14,6 +14,7 @@ import functools
 import json
 import os
 import re
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -34,19 +35,26 @@ def course_root() -> Path:
     raise RuntimeError(f"course root not found: set {ROOT_ENV} to the folder that holds source/")
 
 
+def _nbformat():
+    """nbformat, imported without the IRI parser that jsonschema (under it) builds at import:
+    some 40 grammars, half a second in every grading process, for a string format the
+    notebook schemas never use."""
+    sys.modules.setdefault("rfc3987_syntax", None)  # None: `import rfc3987_syntax` fails, jsonschema skips it
+    import nbformat
+
+    return nbformat
+
+
 def read_notebook(path: Path) -> dict:
     """A notebook the course wrote (source, release, solutions), read and validated with
     nbformat: the one reader for trusted notebooks. Submissions, which may be anything, go
     through the lenient `grader.notebook.read_submission` instead."""
-    import nbformat
-
-    return nbformat.read(path, as_version=4)
+    return _nbformat().read(path, as_version=4)
 
 
 def write_notebook(notebook: dict) -> str:
     """A notebook's text as nbformat writes it (the generated `solutions/`)."""
-    import nbformat
-
+    nbformat = _nbformat()
     return nbformat.writes(nbformat.from_dict(notebook)) + "\n"
 
 

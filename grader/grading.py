@@ -2,20 +2,19 @@
 
 Each grading process keeps one warm fork server (torch imported once) and grades its
 submissions one after another, each with pytest and a fresh student process. The batch
-spreads submissions over `jobs` grading processes; every result is written atomically
-as soon as it is known, so a batch stopped halfway keeps what it graded, and re-running
-it with `resume` grades only the rest.
+hands submissions to an executor (`grader.executors`: local processes or Dask); every
+result is written atomically by this process as soon as it is known, so a batch stopped
+halfway keeps what it graded, and re-running it with `resume` grades only the rest.
 """
 
 from __future__ import annotations
 
-import concurrent.futures as futures
-import multiprocessing
 import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from grader.course import Assignment, load_assignment, module_name
 from grader.engine.launcher import LaunchSettings
@@ -26,6 +25,9 @@ from grader.notebook import SUBMISSION_SUFFIXES, SubmissionError, read_submissio
 from grader.plugin import GradingPlugin, available_devices, run_pytest
 from grader.redaction import public_text, redact_results, secret_lines
 from grader.results import build_results, cell_notes, write_json_atomic
+
+if TYPE_CHECKING:
+    from grader.executors import Executor
 
 
 def isolation() -> str:
@@ -163,12 +165,36 @@ def submission_names(paths: list[Path]) -> dict[Path, str]:
 _worker_state: dict = {}
 
 
-def _init_worker(assignment_id: str, options: GradeOptions) -> None:
+def exit_with_parent() -> None:
+    """In a pooled grading process: leave when the process that started it is gone (a
+    coordinator or Dask worker killed with SIGKILL cannot shut its pool down, and an
+    orphan would hold its sandbox, its memory and a core forever)."""
+    import os
+    import threading
+
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
+
+
+def init_grading_process(assignment_id: str, options: GradeOptions) -> None:
+    import os
+
+    import torch
+
+    # The graders' own tensors are small: threads beyond this process's share of the cores
+    # only spin against the other grading processes and the student processes.
+    torch.set_num_threads(max(1, (os.cpu_count() or 1) // max(options.processes, 1)))
     _worker_state["assignment"] = load_assignment(assignment_id, options.course_root)
     _worker_state["options"] = options
 
 
-def _grade(path: str, name: str) -> dict:
+def grade_path(path: str, name: str) -> dict:
     """In a grading process: one submission's results (the coordinator writes them)."""
     return safe_grade(Path(path), name, _worker_state["assignment"], _worker_state["options"])
 
@@ -219,18 +245,22 @@ def grade_batch(
     resume: bool = False,
     progress: Callable[[int, int, Path], None] | None = None,
     shard: tuple[int, int] | None = None,
+    executor: Executor | None = None,
 ) -> list[dict]:
     """Grade every submission, write DIR/<name>.json for each, return results in input order.
     `resume`: keep the results already in DIR that the ledger vouches for: graded from this
     very file by these graders, and not a grader failure (`grader.ledger`).
     `shard` (K, N): only the K-th of N slices (`grader.shards`); names are still those the
-    whole list gives, so shards merge into exactly the unsharded batch."""
+    whole list gives, so shards merge into exactly the unsharded batch.
+    `executor`: where the grading runs (`grader.executors`); default: `jobs` local processes."""
     import json
 
     from grader import ledger
+    from grader.executors import Batch, LocalExecutor
     from grader.shards import shard_of
 
     assignment = load_assignment(assignment_id, options.course_root)
+    executor = executor or LocalExecutor(jobs)
     out_dir.mkdir(parents=True, exist_ok=True)
     # Neither the submissions nor the results are visible from inside the sandbox, and each
     # grading process's student gets an equal share of a GPU (see worker._cap_gpu_memory).
@@ -255,42 +285,16 @@ def grade_batch(
                 continue
         todo.append(path)
 
-    def record(path: Path, result: dict) -> dict:  # only the coordinator writes
-        write_json_atomic(out_dir / f"{names[path]}.json", result)
-        ledger.append(out_dir, ledger.line_for(names[path], path, graders, result))
-        return result
-
     done = len(results)
     if progress:
         progress(done, len(paths), None)
-    if jobs <= 1 or len(todo) <= 1:
-        _init_worker(assignment_id, options)
-        for path in todo:
-            results[path] = record(path, _grade(str(path), names[path]))
-            done += 1
-            if progress:
-                progress(done, len(paths), path)
-    else:
-        context = multiprocessing.get_context("spawn")
-        with futures.ProcessPoolExecutor(
-            max_workers=jobs, mp_context=context, initializer=_init_worker, initargs=(assignment_id, options)
-        ) as pool:
-            pending = {pool.submit(_grade, str(p), names[p]): p for p in todo}
-            for future in futures.as_completed(pending):
-                path = pending[future]
-                try:
-                    result = future.result()
-                except Exception as exc:  # the grading process itself died: record, go on
-                    message = Text(pt="Erro interno do corretor: {error}", en="Internal grader error: {error}")
-                    result = not_graded(
-                        assignment,
-                        names[path],
-                        options,
-                        message.render(options.lang, error=f"{type(exc).__name__}: {exc}"),
-                        grader_error=True,
-                    )
-                results[path] = record(path, result)
-                done += 1
-                if progress:
-                    progress(done, len(paths), path)
+    for path, result in executor.grade(todo, Batch(assignment, options, names)):
+        if path in results:  # an executor that ran a task twice (Dask may): the first one stands
+            continue
+        write_json_atomic(out_dir / f"{names[path]}.json", result)  # only the coordinator writes
+        ledger.append(out_dir, ledger.line_for(names[path], path, graders, result))
+        results[path] = result
+        done += 1
+        if progress:
+            progress(done, len(paths), path)
     return [results[p] for p in paths]

@@ -185,12 +185,23 @@ class GradingPlugin:
 # --------------------------------------------------------------------------- running
 
 _PYTEST_ARGS = [
+    # Only our plugin and pytest's own: a plugin installed beside the grader (pytest-randomly,
+    # pytest-timeout, hypothesis's) must neither change a grade nor cost time per submission.
+    "--disable-plugin-autoload",
     "-p",
     "no:cacheprovider",
     "-p",
     "no:terminal",
     "-p",
     "no:stepwise",
+    # These two end every session with gc.collect() passes (pytest >= 8.4), ~0.14 s each with
+    # torch loaded: most of a submission's pytest overhead. Graders do not need their warnings.
+    "-p",
+    "no:unraisableexception",
+    "-p",
+    "no:threadexception",
+    "-p",
+    "no:logging",  # a log handler set up and torn down around every test phase; graders log nothing
     "--assert=plain",
     "--import-mode=importlib",
     "-o",

@@ -2,6 +2,15 @@
 
     python tests/bench_grading.py [--assignment 01_neurons] [--n 1 50] [--jobs 1 2]
                                   [--mode sandbox no-sandbox spawn]
+    python tests/bench_grading.py --versus-nbgrader [--n 16] [--jobs 2]
+    python tests/bench_grading.py --executors [--n 32]
+
+`--versus-nbgrader`: the same N filled-in notebooks, side by side in one run, graded by
+stock nbgrader (its own config: a kernel per notebook runs the hidden tests), by
+`python -m grader grade` and by `python -m grader autograde` (nbgrader judged by the
+engine); prints each one's seconds and the ratios to stock nbgrader.
+`--executors`: the same batch on the local executor and on Dask (a LocalCluster of 1 and 2
+workers): submissions per minute, and the seconds per submission Dask adds.
 
 Modes: `sandbox` (the default: warm fork server inside bubblewrap), `no-sandbox` (the same
 fork server without bubblewrap), `spawn` (a fresh interpreter per submission).
@@ -31,13 +40,136 @@ def cpu_seconds() -> float:
     return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
+STOCK_CONFIG = """c = get_config()  # noqa: F821
+c.CourseDirectory.course_id = "bench"
+c.CourseDirectory.source_directory = "source"
+c.CourseDirectory.release_directory = "exercises"
+c.Execute.timeout = 120
+"""
+
+
+def timed(command: list[str], cwd: Path, env: dict | None = None) -> float:
+    started = time.perf_counter()
+    done = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise SystemExit(f"{' '.join(command)} failed:\n{done.stdout[-2000:]}{done.stderr[-3000:]}")
+    return time.perf_counter() - started
+
+
+def versus_nbgrader(assignment: str, n: int, jobs: int) -> None:
+    """Stock nbgrader, `grader grade` and `grader autograde` on the same N notebooks."""
+    import json
+    import shutil
+
+    from grader.course import course_root
+    from grader.variants import typed_in_release
+
+    root = course_root()
+    notebook = json.dumps(typed_in_release(assignment), ensure_ascii=False)
+    env = {**os.environ, "PYTHONPATH": str(root), "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
+    with tempfile.TemporaryDirectory() as tmp:
+        courses = {}
+        for kind in ("stock", "ours"):
+            course = Path(tmp) / kind
+            shutil.copytree(root / "source" / assignment, course / "source" / assignment)
+            if kind == "stock":
+                (course / "nbgrader_config.py").write_text(STOCK_CONFIG)
+            else:
+                shutil.copy(root / "nbgrader_config.py", course)
+            nbgrader = [sys.executable, "-m", "nbgrader"]
+            timed([*nbgrader, "generate_assignment", assignment, "--force"], course, env)
+            for i in range(n):
+                target = course / "submitted" / f"student{i:03d}" / assignment / f"{assignment}.ipynb"
+                target.parent.mkdir(parents=True)
+                target.write_text(notebook, encoding="utf-8")
+            courses[kind] = course
+        grader = [sys.executable, "-m", "grader"]
+        submitted = sorted(str(p) for p in (courses["ours"] / "submitted").glob(f"*/{assignment}/*.ipynb"))
+        out = f"{tmp}/out"
+        seconds = {
+            "stock nbgrader autograde": timed([*nbgrader, "autograde", assignment], courses["stock"], env),
+            "grader grade": timed(
+                [
+                    *grader,
+                    "grade",
+                    *submitted,
+                    "--assignment",
+                    assignment,
+                    "--out",
+                    out,
+                    "--jobs",
+                    f"{jobs}",
+                    "--quiet",
+                ],
+                courses["ours"],
+                env,
+            ),
+            "grader autograde": timed(
+                [*grader, "autograde", assignment, "--jobs", str(jobs), "--quiet"], courses["ours"], env
+            ),
+        }
+    stock = seconds["stock nbgrader autograde"]
+    print(f"{n} filled-in {assignment} notebooks, {os.cpu_count()} cores, --jobs {jobs}")
+    for what, value in seconds.items():
+        print(f"  {what:<26} {value:7.1f} s  {value / n:6.2f} s each  {stock / value:5.1f}x stock nbgrader")
+
+
+def executors(assignment: str, n: int) -> None:
+    """Submissions per minute on the local executor and on Dask with 1 and 2 workers."""
+    import dask
+    from distributed import LocalCluster
+
+    from grader.dask_executor import WORKER_CONFIG, DaskExecutor
+    from grader.grading import GradeOptions, grade_batch
+
+    with tempfile.TemporaryDirectory() as tmp:
+        variants = [Variant("reference", {})]
+        one = write_submissions(assignment, variants, Path(tmp) / "one")["reference"]
+        paths = []
+        for i in range(n):
+            paths.append(Path(tmp) / "batch" / f"s{i:03d}.ipynb")
+            paths[-1].parent.mkdir(exist_ok=True)
+            paths[-1].write_bytes(one.read_bytes())
+        rows = []
+        for workers in (1, 2):
+            started = time.perf_counter()
+            grade_batch(paths, assignment, Path(tmp) / f"local{workers}", GradeOptions(), jobs=workers)
+            rows.append((f"local, {workers} process(es)", time.perf_counter() - started))
+            with (
+                dask.config.set(WORKER_CONFIG),
+                LocalCluster(
+                    n_workers=workers, threads_per_worker=1, dashboard_address=None, preload=["grader.dask_executor"]
+                ) as cluster,
+            ):
+                executor = DaskExecutor(scheduler=cluster.scheduler_address)
+                grade_batch(
+                    paths[:workers], assignment, Path(tmp) / f"warm{workers}", GradeOptions(), executor=executor
+                )
+                started = time.perf_counter()
+                grade_batch(paths, assignment, Path(tmp) / f"dask{workers}", GradeOptions(), executor=executor)
+                rows.append((f"dask, {workers} worker(s)", time.perf_counter() - started))
+    print(f"{n} {assignment} submissions, {os.cpu_count()} cores (Dask timed on a warm cluster)")
+    for what, value in rows:
+        print(f"  {what:<24} {value:7.1f} s  {60 * n / value:7.1f} submissions/min")
+    for workers in (1, 2):
+        local = dict(rows)[f"local, {workers} process(es)"]
+        dask_time = dict(rows)[f"dask, {workers} worker(s)"]
+        print(f"  Dask's overhead with {workers} worker(s): {(dask_time - local) / n * workers:+.3f} s per submission")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
+    parser.add_argument("--versus-nbgrader", action="store_true")
+    parser.add_argument("--executors", action="store_true")
     parser.add_argument("--assignment", default="01_neurons")
     parser.add_argument("--n", type=int, nargs="+", default=[1, 50])
     parser.add_argument("--jobs", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--mode", nargs="+", default=["sandbox", "no-sandbox", "spawn"])
     args = parser.parse_args()
+    if args.versus_nbgrader:
+        return versus_nbgrader(args.assignment, args.n[0] if args.n != [1, 50] else 16, max(args.jobs))
+    if args.executors:
+        return executors(args.assignment, args.n[0] if args.n != [1, 50] else 32)
     with tempfile.TemporaryDirectory() as tmp:
         # train_perceptron's mutants are left out: some run into its time limit on purpose,
         # which measures the limit, not the grader.

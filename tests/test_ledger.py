@@ -5,6 +5,8 @@ import json
 import shutil
 from dataclasses import replace
 
+import pytest
+
 from grader.course import _load_assignment, load_assignment, read_notebook
 from grader.ledger import LEDGER, Line, append, file_digest, graders_digest, read, still_valid
 
@@ -48,3 +50,35 @@ def test_the_graders_digest_follows_the_course(root, tmp_path):
     path.write_text(json.dumps(notebook), encoding="utf-8")
     _load_assignment.cache_clear()  # the file changed under the cache
     assert graders_digest(load_assignment(A, tmp_path)) != graders_digest(here)
+
+
+@pytest.mark.slow  # the CLI twice, the first run killed halfway
+def test_a_coordinator_killed_mid_batch_is_finished_by_the_same_command(root, tmp_path):
+    """`grade` killed (SIGKILL, no clean-up) after some results: every file it left parses,
+    and running the very same command again grades only what is left."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from grader.variants import Variant, write_submissions
+
+    write_submissions(A, [Variant(f"s{i}", {}) for i in range(6)], tmp_path / "batch")
+    out = tmp_path / "out"
+    command = [sys.executable, "-m", "grader", "grade", str(tmp_path / "batch"), "--assignment", A]
+    command += ["--out", str(out), "--jobs", "1", "--quiet"]
+    first = subprocess.Popen(command, cwd=root, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 300
+    while len(read(out)) < 2 and time.monotonic() < deadline and first.poll() is None:
+        time.sleep(0.05)
+    first.send_signal(signal.SIGKILL)
+    first.wait()
+    graded_before = set(read(out))
+    assert 2 <= len(graded_before) < 6, "the batch must be killed halfway"
+    assert all(json.loads(p.read_text(encoding="utf-8")) for p in out.glob("*.json"))  # no torn file
+    lines_before = len((out / LEDGER).read_text(encoding="utf-8").splitlines())
+
+    subprocess.run(command, cwd=root, check=True, stdout=subprocess.DEVNULL, timeout=600)
+    regraded = [json.loads(x)["name"] for x in (out / LEDGER).read_text(encoding="utf-8").splitlines()[lines_before:]]
+    assert sorted(regraded) == sorted({f"s{i}" for i in range(6)} - graded_before)
+    assert len(list(out.glob("s*.json"))) == 6

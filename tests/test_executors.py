@@ -1,0 +1,58 @@
+"""The local executor's bounded retries: a submission that kills its grading process is
+retried, then graded alone, then recorded as a grader error after MAX_ATTEMPTS deaths;
+the submissions in flight beside it lose nothing, and the batch goes on."""
+
+import json
+
+import pytest
+from executor_faults import fake_grade, no_setup
+
+from grader.course import load_assignment
+from grader.executors import MAX_ATTEMPTS, Batch, LocalExecutor, make_executor
+from grader.grading import GradeOptions
+
+A = "01_neurons"
+
+
+def batch_of(tmp_path, killers):
+    paths = []
+    for i in range(8):
+        path = tmp_path / f"s{i}.ipynb"
+        path.write_text(json.dumps({"die": f"s{i}" in killers}))
+        paths.append(path)
+    options = GradeOptions(lang="en")
+    return paths, Batch(load_assignment(A), options, {p: p.stem for p in paths})
+
+
+@pytest.mark.slow  # every death costs a new pool of spawned processes (which import torch)
+def test_a_submission_that_kills_its_grading_process_costs_only_itself(tmp_path):
+    paths, batch = batch_of(tmp_path, {"s3"})
+    executor = LocalExecutor(2, task=fake_grade, initializer=no_setup)
+    results = dict(executor.grade(paths, batch))
+    assert set(results) == set(paths)  # every submission once, none lost
+    for path in paths:
+        extra = results[path]["extra_data"]
+        if path.stem == "s3":
+            assert extra["grader_error"] and results[path]["score"] == 0
+            assert f"died {MAX_ATTEMPTS} times" in results[path]["output"]
+        else:
+            assert results[path]["score"] == 1.0 and not extra.get("grader_error"), path
+
+
+def test_one_job_grades_in_this_process(tmp_path):
+    paths, batch = batch_of(tmp_path, set())
+    import os
+
+    results = dict(LocalExecutor(1, task=fake_grade, initializer=no_setup).grade(paths, batch))
+    assert {r["extra_data"]["pid"] for r in results.values()} == {os.getpid()}
+
+
+def test_executor_names():
+    assert make_executor("local", jobs=3).jobs == 3
+    assert make_executor("dask", jobs=2).name == "dask"
+    try:
+        make_executor("slurm")
+    except ValueError as exc:
+        assert "local or dask" in str(exc)
+    else:
+        raise AssertionError("an unknown executor must be refused")
