@@ -1,4 +1,4 @@
-"""Command line: `python -m grader {grade,merge,check,generate,release,autograde,demo}`."""
+"""Command line: `python -m grader {grade,merge,check,generate,release,export,autograde,demo}`."""
 
 from __future__ import annotations
 
@@ -165,6 +165,28 @@ def cmd_release(args) -> int:
     return 0
 
 
+def cmd_export(args) -> int:
+    """The assignment's graders packed for Gradescope (a zip) or PrairieLearn (an image folder)."""
+    from grader.export import export
+
+    limits = {
+        "call_seconds": args.call_timeout,
+        "cell_seconds": args.cell_timeout,
+        "submission_seconds": args.submission_timeout,
+    }
+    path = export(
+        args.assignment,
+        args.target,
+        Path(args.out),
+        lang=args.lang,
+        sandbox=args.sandbox,
+        visibility=args.hidden_visibility,
+        limits=limits,
+    )
+    print(f"{args.target}: {path}")
+    return 0
+
+
 def cmd_autograde(args) -> int:
     from grader.grading import GradeOptions
     from grader.nbgrader_bridge import autograde
@@ -254,6 +276,31 @@ def build_parser() -> argparse.ArgumentParser:
     release.add_argument("assignment")
     release.add_argument("--out", default="dist")
     release.set_defaults(func=cmd_release)
+
+    export = sub.add_parser("export", help="pack an assignment's graders for Gradescope or PrairieLearn")
+    export.add_argument("assignment")
+    export.add_argument("--target", required=True, choices=("gradescope", "prairielearn"))
+    export.add_argument("--out", default="dist/export")
+    export.add_argument(
+        "--sandbox",
+        choices=("auto", "bwrap", "none"),
+        default="auto",
+        help="auto: bubblewrap where the container allows it, else an unprivileged user and the container as the "
+        "boundary (default); bwrap: refuse to grade without it; none: never",
+    )
+    export.add_argument(
+        "--hidden-visibility",
+        choices=("hidden", "after_due_date", "after_published", "visible"),
+        default="after_published",
+        help="Gradescope: when students see the hidden tests (public checks are always visible)",
+    )
+    export.add_argument("--lang", choices=LANGUAGES, default="pt", help="feedback language (default: pt)")
+    export.add_argument("--call-timeout", type=float, default=10.0, help="seconds per call of student code")
+    export.add_argument("--cell-timeout", type=float, default=60.0, help="seconds per notebook cell")
+    export.add_argument(
+        "--submission-timeout", type=float, default=480.0, help="seconds per submission (below the platform's limit)"
+    )
+    export.set_defaults(func=cmd_export)
 
     autograde = sub.add_parser(
         "autograde", help="nbgrader autograde, judged by the isolated engine (run in the nbgrader course root)"

@@ -151,22 +151,28 @@ def _start_worker(
     sandboxed: bool = False,
     cgroups: sandbox.Cgroups | None = None,
     hidden: tuple[str, ...] = (),
+    user: int | None = None,
 ) -> subprocess.Popen:
     """`python -m grader.engine.worker ARGUMENTS` (inside bwrap, with `hidden` folders out
-    of sight, if sandboxed; in `cgroups` if given), handed the worker's end of `channel`,
-    which is closed here."""
+    of sight, if sandboxed; in `cgroups` if given; as uid and gid `user` if given, with no
+    supplementary groups), handed the worker's end of `channel`, which is closed here."""
     command = [sys.executable, "-m", "grader.engine.worker", *arguments]
     if sandboxed:
         command = sandbox.bwrap_prefix(hidden) + command
+    env = _worker_env()
+    if user is not None:  # root's home and working folder are not the student's
+        env["HOME"] = env.get("TMPDIR", "/tmp")
     popen = subprocess.Popen(
         command,
         pass_fds=[channel.fileno()],
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
         stderr=_worker_stderr(),
-        env=_worker_env(),
+        env=env,
         start_new_session=True,
         preexec_fn=cgroups.join if cgroups and cgroups.active else None,
+        cwd="/" if user is not None else None,
+        **({"user": user, "group": user, "extra_groups": []} if user is not None else {}),
     )
     channel.close()
     return popen
@@ -196,6 +202,8 @@ class ForkServer:
     def __init__(self, sandboxed: bool | None = None) -> None:
         problem = sandbox.bwrap_problem() if sandboxed is not False else "not requested"
         self.sandboxed = problem is None
+        # GRADER_SANDBOX=auto without bubblewrap (a platform's container): an unprivileged user.
+        self.user = None if self.sandboxed else sandbox.fallback_user()
         self.cgroups = sandbox.Cgroups() if self.sandboxed else None
         if self.cgroups is not None:
             atexit.register(self._shutdown)
@@ -204,8 +212,10 @@ class ForkServer:
         self.isolation = sandbox.isolation_label(problem, self.cgroups)
         if self.cgroups is not None and not self.cgroups.active:
             _warn_once(NO_LIMITS, self.cgroups.problem)
-        if sandboxed is None and problem is not None:
+        if sandboxed is None and problem is not None and sandbox.sandbox_mode() != "auto":
             _warn_once(NO_SANDBOX, problem)
+        elif sandboxed is None and problem is not None:  # asked for: a note, not an alarm
+            print(f"[grader] {self.isolation}", file=sys.stderr)
         self._lock = threading.Lock()
         self._control: socket.socket | None = None
         self._zygote: subprocess.Popen | None = None
@@ -225,7 +235,7 @@ class ForkServer:
         arguments = ["--zygote", str(theirs.fileno()), *settings.worker_arguments()]
         arguments += ["--sandboxed"] if self.sandboxed else []
         self._zygote = _start_worker(
-            arguments, theirs, sandboxed=self.sandboxed, cgroups=self.cgroups, hidden=settings.hidden
+            arguments, theirs, sandboxed=self.sandboxed, cgroups=self.cgroups, hidden=settings.hidden, user=self.user
         )
         self._control = ours
         return ours
