@@ -42,7 +42,7 @@ SETUP_SH = r"""#!/usr/bin/env bash
 #                     into a virtualenv that also sees the system's site-packages; tests use it
 #   GRADER_PYTHON     the interpreter to build the virtualenv from (default: python3)
 set -euo pipefail
-HERE="$(cd "$(dirname "${{BASH_SOURCE[0]}}")" && pwd)"
+HERE="$(cd "${{BASH_SOURCE[0]%/*}}" && pwd)"  # no dirname: PATH may hold only the virtualenv
 VENV="${{GRADER_VENV:-{venv}}}"
 PYTHON="${{GRADER_PYTHON:-python3}}"
 WHEEL=("$HERE"/wheels/grader-*.whl)
@@ -70,7 +70,7 @@ fi
 "${{PIP[@]}}" "${{DEPS[@]}}"
 # --ignore-installed: the wheel goes into this virtualenv whatever another one has
 "${{PIP[@]}}" --no-deps --ignore-installed "${{WHEEL[@]}}"
-"$VENV/bin/python" -c "import grader.platforms, torch; print('grader installed; torch', torch.__version__)"
+(cd / && "$VENV/bin/python" -c "import grader.platforms, torch; print('grader installed:', grader.__file__, 'torch', torch.__version__)")
 """
 
 RUN_AUTOGRADER = r"""#!/usr/bin/env bash
@@ -79,6 +79,7 @@ RUN_AUTOGRADER = r"""#!/usr/bin/env bash
 # /autograder in tests.
 ROOT="${{GRADER_AUTOGRADER_ROOT:-/autograder}}"
 export PYTHONDONTWRITEBYTECODE=1
+cd "$ROOT"  # `python -m` imports from the working folder first: never a stray grader/ there
 exec "${{GRADER_VENV:-{venv}}}/bin/python" -m grader.platforms gradescope --root "$ROOT" --config "$ROOT/source/{config}"
 """
 
@@ -87,8 +88,9 @@ RUN_PRAIRIELEARN = r"""#!/usr/bin/env bash
 # $ROOT/data/data.json and writes $ROOT/results/results.json. GRADER_PL_ROOT stands for /grade
 # in tests.
 ROOT="${{GRADER_PL_ROOT:-/grade}}"
-HERE="$(cd "$(dirname "${{BASH_SOURCE[0]}}")" && pwd)"
+HERE="$(cd "${{BASH_SOURCE[0]%/*}}" && pwd)"  # no dirname: PATH may hold only the virtualenv
 export PYTHONDONTWRITEBYTECODE=1
+cd "$ROOT"  # `python -m` imports from the working folder first: never a stray grader/ there
 exec "${{GRADER_VENV:-{venv}}}/bin/python" -m grader.platforms prairielearn --root "$ROOT" --config "$HERE/{config}"
 """
 
