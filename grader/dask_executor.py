@@ -49,6 +49,7 @@ INSTALL_HINT = "the Dask executor needs Dask distributed: pip install 'grader[da
 # multiprocessing forbids to have children). `grader worker` and our LocalCluster set it.
 WORKER_CONFIG = {"distributed.worker.daemon": False}
 WORKER_ENVIRONMENT = {"DASK_DISTRIBUTED__WORKER__DAEMON": "False"}
+WINDOW_PER_THREAD, WINDOW_MINIMUM = 4, 16  # tasks in flight per worker thread (at least this many)
 
 
 # --------------------------------------------------------------------------- the graders, shipped once
@@ -154,8 +155,11 @@ class DaskExecutor:
             # The coordinator's folders mean nothing on a worker: it hides its own.
             options = replace(batch.options, hidden=(), course_root=None)
             resources = {"GPU": 1} if "cuda" in (options.devices or ()) else None
-            pending = {}
-            for path in todo:
+            waiting = list(todo)
+            pending: dict = {}
+
+            def submit_next() -> None:
+                path = waiting.pop(0)
                 data = path.read_bytes()
                 name = batch.names[path]
                 key = f"grade-{name}-{hashlib.sha256(data).hexdigest()[:16]}-{pack.digest[:12]}"
@@ -172,8 +176,18 @@ class DaskExecutor:
                     retries=MAX_ATTEMPTS - 1,  # a grading process that died inside the worker
                 )
                 pending[future] = path
-            for future in as_completed(pending):
-                path = pending[future]
+                running.add(future)
+
+            # A window of tasks, not the whole batch: the scheduler holds each task's notebook,
+            # and 25,000 of them at once would be gigabytes. Refilled as results come back.
+            window = max(WINDOW_PER_THREAD * sum(client.nthreads().values()), WINDOW_MINIMUM)
+            running = as_completed()
+            while waiting and len(pending) < window:
+                submit_next()
+            for future in running:
+                path = pending.pop(future)
+                if waiting:
+                    submit_next()
                 try:
                     yield path, future.result()
                 except KilledWorker as exc:
@@ -182,6 +196,8 @@ class DaskExecutor:
                     yield path, batch.grader_error(path, DIED, count=MAX_ATTEMPTS, error=str(exc))
                 except Exception as exc:  # infrastructure of one task: this submission only
                     yield path, batch.grader_error(path, FAILED, error=f"{type(exc).__name__}: {exc}")
+                finally:
+                    future.release()
         finally:
             client.close()
             if cluster is not None:
