@@ -109,7 +109,7 @@ def normalize_message(output: str, limit: int = 160) -> str:
     addresses, numbers and quoted text replaced (`limite 3` and `limite 7` are one mistake;
     `célula 15, linha 2` does not split it either)."""
     line = next((s for s in output.splitlines() if s.strip()), "")
-    line = _HEX.sub("0x…", line)
+    line = _HEX.sub("<hex>", line)
     line = _QUOTED.sub("'…'", line)
     line = _NUMBER.sub("#", line)
     line = _SPACES.sub(" ", line).strip()
