@@ -1,4 +1,4 @@
-"""Command line: `python -m grader {grade,merge,check,generate,release,export,autograde,demo}`."""
+"""Command line: `python -m grader {grade,merge,report,similarity,check,generate,release,export,autograde,demo,worker}`."""
 
 from __future__ import annotations
 
@@ -31,6 +31,24 @@ def _progress_printer(stream=sys.stderr):
         stream.flush()
 
     return show
+
+
+REPORT_FAILED = Text(
+    pt="aviso: o relatório HTML não pôde ser gerado ({error}); as notas não foram afetadas",
+    en="warning: the HTML report could not be written ({error}); the grades are not affected",
+)
+
+
+def write_batch_report(folder: Path, lang: str) -> Path | None:
+    """FOLDER/report.html at the end of a batch. The grades are already written: a report
+    that fails (a missing font, a full disk) is a warning, never a failed batch."""
+    try:
+        from grader.report import write_report
+
+        return write_report(folder, lang=lang)
+    except Exception as exc:
+        print(REPORT_FAILED.render(lang, error=f"{type(exc).__name__}: {exc}"), file=sys.stderr)
+        return None
 
 
 def _limits(args):
@@ -81,11 +99,52 @@ def cmd_grade(args) -> int:
     assignment = load_assignment(args.assignment, options.course_root)
     write_gradebook(out / "gradebook.csv", assignment, results)
     print(summary_table(assignment, results, args.lang))
+    report = write_batch_report(out, args.lang)
     print(
-        Text(pt="Resultados em {out}/ (gradebook.csv)", en="Results in {out}/ (gradebook.csv)").render(
-            args.lang, out=out
+        Text(pt="Resultados em {out}/ (gradebook.csv{report})", en="Results in {out}/ (gradebook.csv{report})").render(
+            args.lang, out=out, report=", report.html" if report else ""
         )
     )
+    return 0
+
+
+def cmd_report(args) -> int:
+    """The batch report of a results folder, again (or in another language)."""
+    from grader.report import write_report
+
+    folder = Path(args.folder)
+    if not folder.is_dir():
+        print(
+            Text(pt="pasta não encontrada: {f}", en="folder not found: {f}").render(args.lang, f=folder),
+            file=sys.stderr,
+        )
+        return 2
+    print(write_report(folder, Path(args.html) if args.html else None, lang=args.lang))
+    return 0
+
+
+def cmd_similarity(args) -> int:
+    from grader.grading import expand_submissions
+    from grader.similarity import run_similarity
+
+    paths = expand_submissions([Path(p) for p in args.submissions])
+    if len(paths) < 2:
+        print(
+            Text(pt="são precisas ao menos duas entregas", en="at least two submissions are needed").render(args.lang),
+            file=sys.stderr,
+        )
+        return 2
+    pairs, html, csv_path = run_similarity(
+        paths,
+        args.assignment,
+        Path(args.out),
+        lang=args.lang,
+        course_root=Path(args.course).resolve() if args.course else None,
+    )
+    for pair in pairs[: args.top]:
+        print(f"{pair.similarity:6.1%}  {pair.a}  {pair.b}")
+    print(html)
+    print(csv_path)
     return 0
 
 
@@ -195,6 +254,9 @@ def cmd_autograde(args) -> int:
     options = GradeOptions(lang=args.lang, limits=_limits(args))
     report = autograde(Path(args.course), args.assignment, options, jobs=args.jobs, progress=progress)
     print(report.summary(args.lang))
+    html = write_batch_report(Path(args.course) / "reports" / args.assignment / "results", args.lang)
+    if html:
+        print(html)
     return 1 if report.problems else 0
 
 
@@ -261,6 +323,21 @@ def build_parser() -> argparse.ArgumentParser:
     merge.add_argument("--course", help="the course folder whose source/ defines the assignment (default: this one)")
     merge.add_argument("--lang", choices=LANGUAGES, default="pt")
     merge.set_defaults(func=cmd_merge)
+
+    report = sub.add_parser("report", help="the HTML class report of a results folder (also written by grade)")
+    report.add_argument("folder", help="a `grade --out` folder, or reports/<id>/results of `autograde`")
+    report.add_argument("--html", help="where to write it (default: FOLDER/report.html)")
+    report.add_argument("--lang", choices=LANGUAGES, default="pt")
+    report.set_defaults(func=cmd_report)
+
+    similarity = sub.add_parser("similarity", help="pairs of submissions whose code looks copied (HTML and CSV)")
+    similarity.add_argument("submissions", nargs="+", help=".ipynb/.py files, or folders of them")
+    similarity.add_argument("--assignment", required=True, help="its released notebook is the boilerplate")
+    similarity.add_argument("--out", default="similarity", help="folder for similarity.html and similarity.csv")
+    similarity.add_argument("--course", help="the course folder whose exercises/ holds the release (default: this one)")
+    similarity.add_argument("--top", type=int, default=10, help="pairs printed on the terminal")
+    similarity.add_argument("--lang", choices=LANGUAGES, default="pt")
+    similarity.set_defaults(func=cmd_similarity)
 
     check = sub.add_parser("check", help="run the public checks on one notebook")
     check.add_argument("notebook")
