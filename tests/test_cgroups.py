@@ -263,6 +263,24 @@ def test_v1_and_hybrid(tmp_path, monkeypatch):
         assert not any(path.exists() for path in cgroups.paths)
 
 
+def test_cgroups_left_by_killed_graders_are_removed_and_never_collide(tmp_path, monkeypatch):
+    """A grading process killed with SIGKILL leaves its cgroup behind; a later one given the
+    same pid once collided with it (EEXIST) and graded with no limits at all."""
+    root = v1_tree(tmp_path)
+    Kernel(monkeypatch, root, interface=())
+    dead = 2**22 + 1  # above pid_max: no such process
+    for controller in ("pids", "memory"):
+        (root / controller / f"grader-{dead}-0").mkdir()  # empty: its processes are gone
+        (root / controller / "grader-1-0").mkdir()  # pid 1 lives: not ours to touch
+        (root / controller / "grader-supervisor").mkdir()  # v2's leaf for our own processes
+    first, second = Cgroups(root), Cgroups(root)
+    assert first.active and second.active and first.name != second.name
+    assert first.name.startswith(f"grader-{os.getpid()}-")
+    for controller in ("pids", "memory"):
+        assert not (root / controller / f"grader-{dead}-0").exists()
+        assert (root / controller / "grader-1-0").is_dir() and (root / controller / "grader-supervisor").is_dir()
+
+
 def test_v1_names_only_the_limits_in_force(tmp_path, monkeypatch):
     root = v1_tree(tmp_path, controllers=("pids",), unified=True)
     Kernel(monkeypatch, root)

@@ -29,6 +29,7 @@ import functools
 import glob
 import itertools
 import os
+import secrets
 import shutil
 import subprocess
 import sys
@@ -209,6 +210,22 @@ def _why(exc: OSError) -> str:
     return exc.strerror or str(exc)
 
 
+def _remove_stale(parent: Path) -> None:
+    """The empty cgroups of grading processes that are gone (killed before they could
+    remove their own): rmdir succeeds only on a cgroup without processes or children."""
+    try:
+        entries = list(parent.glob("grader-*-*"))
+    except OSError:
+        return
+    for entry in entries:
+        pid = entry.name.split("-")[1]
+        if pid.isdigit() and int(pid) != os.getpid() and not Path(f"/proc/{pid}").exists():
+            try:
+                entry.rmdir()
+            except OSError:
+                pass  # still holds a process, or not ours to remove
+
+
 class Cgroups:
     """The cgroups that bound one sandbox's memory and processes, where this process may make
     them (rlimits cannot bound processes here: RLIMIT_NPROC does not apply to a sandbox whose
@@ -223,7 +240,9 @@ class Cgroups:
     `grader-supervisor` (left in place), then memory and pids are enabled for the children."""
 
     def __init__(self, root: Path = CGROUP_ROOT, self_cgroup: Callable[[], str] = _self_cgroup) -> None:
-        self.name = f"grader-{os.getpid()}-{next(_serial)}"
+        # A random part too: a grading process killed with SIGKILL leaves its cgroup behind,
+        # and a later process given the same pid must not collide with it (EEXIST).
+        self.name = f"grader-{os.getpid()}-{next(_serial)}-{secrets.token_hex(3)}"
         self.paths: list[Path] = []  # joined by the sandbox, removed after it
         self.limits: list[str] = []  # controllers whose limits are in force
         self.problems: list[str] = []
@@ -249,6 +268,7 @@ class Cgroups:
 
     def _make(self, parent: Path, controllers: list[str]) -> None:
         """Our cgroup under `parent`, with the limits of `controllers`."""
+        _remove_stale(parent)
         path = parent / self.name
         try:
             path.mkdir()

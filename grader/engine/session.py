@@ -530,6 +530,31 @@ class StudentSession:
             self._reused[key] = value
         return value
 
+    def call_many(
+        self, name: str, calls: list[tuple], *, device: Any = None, timeout: float | None = None
+    ) -> list[Any]:
+        """`[call(name, *args, device=device) for args in calls]` in one round trip to the
+        student's process (for graders that probe a function on many small inputs): each call
+        seeded, time-limited and checked for changed inputs as `call` does, and the first
+        failure raised as `call` would raise it."""
+        if not calls:
+            return []
+        per_call = timeout or self.limits.call_seconds
+        message = {
+            "op": "call_many",
+            "target": {"name": name},
+            "batch": [[protocol.encode(a) for a in args] for args in calls],
+            "device": None if device is None else str(device),
+            "call_timeout": per_call,
+        }
+        replies = self._request(name, message, per_call * len(calls))
+        if not isinstance(replies, list) or len(replies) != len(calls):
+            raise StudentError(name, error="malformed reply")
+        return [
+            self._checked_inputs(name, reply, tuple(args), {}, device, check=True)[0]
+            for args, reply in zip(calls, replies)
+        ]
+
     def _checked_inputs(
         self, name: str, reply: Any, args: tuple, kwargs: dict, device: Any, check: bool
     ) -> tuple[Any, list]:

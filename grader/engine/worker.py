@@ -401,6 +401,41 @@ class Worker:
             reply["trace"] = {"ops": sorted(trace["ops"]), "backward": trace["backward"]}
         return reply
 
+    def op_call_many(self, request: dict) -> dict:
+        """`op_call` for each argument list of `batch`, in order, in one round trip: the same
+        seed, references and time limit per call; each reply carries the arguments after the
+        call (the grader checks them). The first call that fails ends the batch: its error is
+        the reply, with `index` saying which call it was."""
+        swap = self._take_references(request)
+        try:
+            device = request.get("device")
+            batch = [[self._decode_arg(a, device) for a in args] for args in request.get("batch", [])]
+        except (protocol.ProtocolError, KeyError, TypeError, ValueError) as exc:
+            return {"status": "bad-request", "message": str(exc)}
+        found, obj = self._resolve_safely(request.get("target") or {})
+        if not found:
+            return {"status": "missing"}
+        if not callable(obj):
+            return {"status": "not-callable", "type": protocol._type_name(obj)}
+        values, output = [], []
+        saved = self._install_references(swap)
+        try:
+            for index, args in enumerate(batch):
+                self._seed(request.get("seed"))
+
+                def run(args=args):
+                    value = obj(*args)
+                    return {"$tuple": [protocol.encode(value), protocol.encode(args), protocol.encode({})]}
+
+                ok, value, out = self._run_student(run, float(request.get("call_timeout", 10)))
+                output.append(out.getvalue())
+                if not ok:
+                    return {"status": "error", "error": value, "index": index, "output": "".join(output)}
+                values.append(value)
+        finally:
+            self._restore(saved)
+        return {"status": "ok", "value": values, "output": "".join(output)}
+
     def _resolve_safely(self, target: dict):
         try:
             return self._resolve(target)

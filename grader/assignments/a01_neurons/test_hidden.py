@@ -62,9 +62,11 @@ def test_mcp_neuron_behaviour(student, device, container):
     en: fires exactly when sum >= threshold
     """
     at_threshold_wrong = other_wrong = 0
-    for bits, t in mcp_cases():
-        inputs = {"list": list(bits), "tuple": tuple(bits), "tensor": torch.tensor(bits)}[container]
-        got = checks.number(student.call("mcp_neuron", inputs, t, device=device), "mcp_neuron")
+    cases = mcp_cases()
+    make = {"list": list, "tuple": tuple, "tensor": torch.tensor}[container]
+    answers = student.call_many("mcp_neuron", [(make(bits), t) for bits, t in cases], device=device)
+    for (bits, t), answer in zip(cases, answers):
+        got = checks.number(answer, "mcp_neuron")
         expected = 1 if sum(bits) >= t else 0
         if got != expected:
             if sum(bits) == t and got == 0:
