@@ -141,3 +141,32 @@ def test_a_worker_killed_mid_batch_loses_and_duplicates_nothing(cluster, tmp_pat
     lines = (out / ledger.LEDGER).read_text(encoding="utf-8").splitlines()
     assert sorted(json.loads(line)["name"] for line in lines) == sorted(p.stem for p in paths)  # once each
     assert all(json.loads((out / f"{p.stem}.json").read_text(encoding="utf-8")) for p in paths)
+
+
+@pytest.mark.slow  # a scheduler, a `grader worker` process, and a batch through them
+def test_grader_worker_joins_a_scheduler_and_grades(tmp_path):
+    """The real entry point: `python -m grader worker --scheduler ADDRESS --slots 1` (dask
+    worker with our preload, made non-daemonic) joins a scheduler that has no worker yet."""
+    import subprocess
+    import sys
+
+    from distributed import Client, LocalCluster
+
+    paths = list(write_submissions(A, [Variant("reference", {})], tmp_path / "batch").values())
+    with LocalCluster(n_workers=0, dashboard_address=None, processes=False, protocol="tcp") as cluster:
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "grader", "worker", "--scheduler", cluster.scheduler_address, "--slots", "1"],
+            stdout=subprocess.DEVNULL,
+            stderr=open(tmp_path / "worker.log", "w"),  # noqa: SIM115
+        )
+        try:
+            with Client(cluster) as client:
+                client.wait_for_workers(1, timeout=120)  # else the log says why it did not join
+            results = grade_batch(
+                paths, A, tmp_path / "out", OPTIONS, executor=DaskExecutor(scheduler=cluster.scheduler_address)
+            )
+        finally:
+            worker.terminate()
+            worker.wait(timeout=60)
+    assert results[0]["score"] == results[0]["max_score"]
+    assert "bwrap" in results[0]["extra_data"]["isolation"]

@@ -222,6 +222,17 @@ def test_gradebook_equals_the_engine(course_run):
     assert grades["leo"] == grades["alice"] - load_assignment(A).exercise("sigmoid").points
 
 
+def test_autograde_writes_the_class_report_of_every_student(course_run):
+    from grader.report_data import report_data
+
+    course, _, grades, _ = course_run
+    folder = course / "reports" / A / "results"
+    assert (folder / "report.html").stat().st_size > 10_000
+    data = report_data(folder)
+    assert data.summary.submissions == len(grades)  # one results file per student, none twice
+    assert data.summary.full_marks == sum(score == load_assignment(A).max_score for score in grades.values())
+
+
 def test_attacks_on_the_kernel_win_nothing(course_run):
     _, _, grades, cli = course_run
     assert cli["dave"]["extra_data"]["exercises"]["mcp_neuron"]["score"] == 0

@@ -143,13 +143,29 @@ def bwrap_prefix(hidden: tuple[str, ...] = ()) -> list[str]:
         path = Path(folder).resolve() if folder else None
         if path and path.is_dir() and path != Path("/") and not any(p == path or path in p.parents for p in prefixes):
             args += ["--tmpfs", str(path)]
-    # The Python environment, wherever it lives (a virtualenv in the course folder or in /tmp).
-    for prefix in prefixes:
-        args += ["--ro-bind", str(prefix), str(prefix)]
+    # The Python environment, wherever it lives (a virtualenv in the course folder or in /tmp),
+    # and any other folder this Python imports from (a .pth naming another environment's
+    # site-packages, as a --system-site-packages venv made from a venv has), but never the
+    # course folder, a folder above it or inside it, or a hidden one.
+    bound = set(prefixes)
+    hidden_paths = [Path(f).resolve() for f in hidden if f]
+    for entry in sys.path:
+        path = Path(entry).resolve() if entry else None
+        if (
+            path is not None
+            and path.is_dir()
+            and path != Path("/")
+            and not any(p == path or p in path.parents for p in bound)
+            and not (path == root or path in root.parents or root in path.parents)
+            and not any(h == path or h in path.parents or path in h.parents for h in hidden_paths)
+        ):
+            bound.add(path)
+    for folder in sorted(bound):
+        args += ["--ro-bind", str(folder), str(folder)]
     # A package installed into that environment (a wheel, as on Gradescope and PrairieLearn) was
     # just bound back whole, hidden graders included: hide it again but for the public paths.
     package = root / "grader"
-    if any(p in package.parents for p in prefixes):
+    if any(p in package.parents for p in bound):
         args += ["--tmpfs", str(package)]
         for relative in PUBLIC_PATHS:
             path = root / relative
