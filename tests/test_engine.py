@@ -160,6 +160,27 @@ def test_return_args_shows_mutated_inputs():
         assert after[0] == 99.0
 
 
+def test_call_many_is_each_call_in_one_round_trip():
+    cells = ["def f(x):\n    if x.sum() < 0:\n        raise ValueError('negativo')\n    return x * 2", "C = 3"]
+    with session(cells) as s:
+        got = s.call_many("f", [(torch.ones(2),), (torch.arange(3.0),)])
+        assert [g.tolist() for g in got] == [[2.0, 2.0], [0.0, 2.0, 4.0]]
+        assert s.call_many("f", []) == []
+        with pytest.raises(StudentError) as failed:  # the first failing call is raised as `call` raises it
+            s.call_many("f", [(torch.ones(1),), (-torch.ones(1),), (torch.ones(1),)])
+        assert "negativo" in str(failed.value.error)
+        with pytest.raises(NotDefined):
+            s.call_many("nothing", [(torch.ones(1),)])
+        with pytest.raises(NotCallable):
+            s.call_many("C", [(torch.ones(1),)])
+
+
+def test_call_many_checks_that_inputs_come_back_unchanged():
+    with session(["def f(x):\n    x.add_(1)\n    return 0"]) as s:
+        with pytest.raises(InputsModified):
+            s.call_many("f", [(torch.zeros(2),)])
+
+
 MUTATORS = [
     "def f(x, d):\n    x.add_(1)\n    return 0",  # a tensor, in place
     "def f(x, d):\n    x.data = x.data.double()\n    return 0",  # dtype swapped under the caller

@@ -25,6 +25,7 @@ import socket
 import sys
 import tempfile
 import traceback
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -356,17 +357,16 @@ class Worker:
         torch.cuda._lazy_call(cap)
 
     def op_call(self, request: dict) -> dict:
-        swap = self._take_references(request)
-        try:
-            device = request.get("device")
-            args = [self._decode_arg(a, device) for a in request.get("args", [])]
-            kwargs = self._decode_arg(request.get("kwargs", {"$dict": []}), device)
-            target = request.get("target") or {"name": request["name"]}
-        except (protocol.ProtocolError, KeyError, TypeError, ValueError) as exc:
-            return {"status": "bad-request", "message": str(exc)}
-        found, obj = self._resolve_safely(target)
-        if not found:
-            return {"status": "missing"}
+        prepared = self._prepare_call(
+            request,
+            lambda device: (
+                [self._decode_arg(a, device) for a in request.get("args", [])],
+                self._decode_arg(request.get("kwargs", {"$dict": []}), device),
+            ),
+        )
+        if isinstance(prepared, dict):
+            return prepared
+        swap, (args, kwargs), obj = prepared
         keep = self._keep if request.get("keep") else None
         trace = {"ops": set(), "backward": False} if request.get("trace_ops") else None
         saved = self._install_references(swap)
@@ -406,15 +406,12 @@ class Worker:
         seed, references and time limit per call; each reply carries the arguments after the
         call (the grader checks them). The first call that fails ends the batch: its error is
         the reply, with `index` saying which call it was."""
-        swap = self._take_references(request)
-        try:
-            device = request.get("device")
-            batch = [[self._decode_arg(a, device) for a in args] for args in request.get("batch", [])]
-        except (protocol.ProtocolError, KeyError, TypeError, ValueError) as exc:
-            return {"status": "bad-request", "message": str(exc)}
-        found, obj = self._resolve_safely(request.get("target") or {})
-        if not found:
-            return {"status": "missing"}
+        prepared = self._prepare_call(
+            request, lambda device: [[self._decode_arg(a, device) for a in args] for args in request.get("batch", [])]
+        )
+        if isinstance(prepared, dict):
+            return prepared
+        swap, batch, obj = prepared
         if not callable(obj):
             return {"status": "not-callable", "type": protocol._type_name(obj)}
         values, output = [], []
@@ -435,6 +432,21 @@ class Worker:
         finally:
             self._restore(saved)
         return {"status": "ok", "value": values, "output": "".join(output)}
+
+    def _prepare_call(self, request: dict, decode: Callable[[str | None], Any]) -> dict | tuple:
+        """What `op_call` and `op_call_many` do before running student code: take the reference
+        swap out of the request, decode the arguments on the request's device (`decode`) and
+        resolve the target. Returns an error reply, or (swap, decoded arguments, target)."""
+        swap = self._take_references(request)
+        try:
+            decoded = decode(request.get("device"))
+            target = request.get("target") or {"name": request["name"]}
+        except (protocol.ProtocolError, KeyError, TypeError, ValueError) as exc:
+            return {"status": "bad-request", "message": str(exc)}
+        found, obj = self._resolve_safely(target)
+        if not found:
+            return {"status": "missing"}
+        return swap, decoded, obj
 
     def _resolve_safely(self, target: dict):
         try:
