@@ -252,7 +252,9 @@ def cmd_autograde(args) -> int:
 
     progress = _progress_printer() if not args.quiet else None
     options = GradeOptions(lang=args.lang, limits=_limits(args))
-    report = autograde(Path(args.course), args.assignment, options, jobs=args.jobs, progress=progress)
+    report = autograde(
+        Path(args.course), args.assignment, options, jobs=args.jobs, progress=progress, regrade=args.regrade
+    )
     print(report.summary(args.lang))
     html = write_batch_report(Path(args.course) / "reports" / args.assignment / "results", args.lang)
     if html:
@@ -386,6 +388,11 @@ def build_parser() -> argparse.ArgumentParser:
     autograde.add_argument("--course", default=".", help="the nbgrader course root (default: .)")
     autograde.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     autograde.add_argument("--quiet", action="store_true", help="no progress bar")
+    autograde.add_argument(
+        "--regrade",
+        action="store_true",
+        help="grade every notebook and record every student again (default: only what changed)",
+    )
     common(autograde)
     autograde.set_defaults(func=cmd_autograde)
 

@@ -67,6 +67,8 @@ class LocalExecutor:
         self.jobs, self.task, self.initializer = max(jobs, 1), task, initializer
 
     def grade(self, todo: list[Path], batch: Batch) -> Iterator[tuple[Path, dict]]:
+        if not todo:  # a resumed batch with nothing left: no grading process to start
+            return
         if self.jobs == 1 or len(todo) <= 1:
             self.initializer(batch.assignment.id, batch.options)
             for path in todo:

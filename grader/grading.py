@@ -246,13 +246,15 @@ def grade_batch(
     progress: Callable[[int, int, Path], None] | None = None,
     shard: tuple[int, int] | None = None,
     executor: Executor | None = None,
+    names: dict[Path, str] | None = None,
 ) -> list[dict]:
     """Grade every submission, write DIR/<name>.json for each, return results in input order.
     `resume`: keep the results already in DIR that the ledger vouches for: graded from this
     very file by these graders, and not a grader failure (`grader.ledger`).
     `shard` (K, N): only the K-th of N slices (`grader.shards`); names are still those the
     whole list gives, so shards merge into exactly the unsharded batch.
-    `executor`: where the grading runs (`grader.executors`); default: `jobs` local processes."""
+    `executor`: where the grading runs (`grader.executors`); default: `jobs` local processes.
+    `names`: each submission's name in DIR (default: `submission_names`)."""
     import json
 
     from grader import ledger
@@ -267,7 +269,7 @@ def grade_batch(
     hide = {str(p.resolve().parent) for p in paths} | {str(out_dir.resolve())}
     options = replace(options, hidden=tuple(sorted(set(options.hidden) | hide)), processes=max(jobs, 1))
     results: dict[Path, dict] = {}
-    names = submission_names(paths)
+    names = names or submission_names(paths)
     if shard is not None:
         paths = [p for p in paths if shard_of(names[p], shard[1]) == shard[0]]
     graders = ledger.graders_digest(assignment)

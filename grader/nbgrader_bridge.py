@@ -37,7 +37,7 @@ import sys
 import tempfile
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from nbformat.v4 import new_output
@@ -303,10 +303,18 @@ def autograde(
     *,
     jobs: int = 2,
     progress=None,
+    regrade: bool = False,
     nbgrader_step: NbgraderStep = _nbgrader_autograde,
 ) -> AutogradeReport:
     """`nbgrader autograde` for every submission of an assignment, judged by the engine; every
-    student ends up in the gradebook with the engine's score (see the module's docstring)."""
+    student ends up in the gradebook with the engine's score (see the module's docstring).
+
+    Running it again redoes only what changed: the engine's results live in
+    `reports/<id>/engine/` with their ledger (`grader.ledger`), so only new or resubmitted
+    notebooks (or all, after a change of graders) are graded again; and a student whose
+    results are those already in `gradebook.db` (`reports/<id>/gradebook.jsonl` says which
+    results went in, the gradebook itself is asked for the score) is not handed to nbgrader
+    again. `regrade`: grade and record everything again."""
     from grader.grading import grade_batch
 
     root = Path(root).resolve()
@@ -318,37 +326,52 @@ def autograde(
     release = release_notebooks(root, assignment_id)
     folders = sorted(p for p in (root / "submitted").glob(f"*/{assignment_id}") if p.is_dir())
     files = {folder: submitted_notebooks(folder, list(release)) for folder in folders}
-    paths = [path for found in files.values() for path, _ in found.values()]
-    with tempfile.TemporaryDirectory(prefix="autograde-") as scratch:
-        results = dict(
-            zip(
+    # one stable name per notebook (`alice-01_neurons`), whoever else submitted: the ledger's key
+    names = {
+        path: f"{folder.parent.name}-{notebook}" for folder in folders for notebook, (path, _) in files[folder].items()
+    }
+    paths = list(names)
+    results = dict(
+        zip(
+            paths,
+            grade_batch(
                 paths,
-                grade_batch(
-                    paths,
-                    assignment_id,
-                    Path(scratch) / "engine",
-                    options,
-                    jobs=jobs,
-                    progress=progress,
-                ),
-            )
+                assignment_id,
+                outdir / "engine",
+                options,
+                jobs=jobs,
+                resume=not regrade,
+                progress=progress,
+                names=names,
+            ),
         )
-        with captured_into(report.log_path) as log:
-            batch = _Batch(
-                root, assignment_id, lang, release, outdir / "results", Path(scratch) / "submitted", log, nbgrader_step
-            )
-            for folder in folders:
-                entries = batch.record_engine_results(folder, files[folder], results)
+    )
+    with tempfile.TemporaryDirectory(prefix="autograde-") as scratch, captured_into(report.log_path) as log:
+        batch = _Batch(
+            root, assignment_id, lang, release, outdir / "results", Path(scratch) / "submitted", log, nbgrader_step
+        )
+        recorded = {} if regrade else batch.already_recorded()
+        for folder in folders:
+            student = folder.parent.name
+            entries = batch.record_engine_results(folder, files[folder], results)
+            key = batch.gradebook_key(student, entries)
+            if recorded.get(student, (None,))[0] == key:  # these very results are in gradebook.db
+                route, problem = recorded[student][1], None
+                if route == "rebuilt":  # the results' note and the digest nbgrader graded
+                    batch.rebuild(folder, files[folder])
+            else:
                 route, problem = batch.into_gradebook(
                     folder,
                     files[folder],
                     needs_rebuild=any(e.needs_review for e in entries if e.notebook in files[folder]),
                 )
                 if problem:
-                    report.problems[folder.parent.name] = problem
-                for entry in entries:
-                    entry.route = route
-                report.entries.extend(entries)
+                    report.problems[student] = problem
+                else:
+                    batch.remember(student, key, route)
+            for entry in entries:
+                entry.route = route
+            report.entries.extend(entries)
     report.write_csv(report.report_path)
     return report
 
@@ -378,6 +401,59 @@ class _Batch:
                 self.root, **settings, **{"CourseDirectory.submitted_directory": str(self.rebuilt_root)}
             )
         )
+
+    @property
+    def recorded_path(self) -> Path:
+        return self.results_dir.parent / "gradebook.jsonl"
+
+    def gradebook_key(self, student: str, entries: list[Entry]) -> str:
+        """What this run puts in the gradebook for a student: the results files EngineGrade
+        reads (each holding its submitted file's digest) and the entries, under this version."""
+        import hashlib
+
+        from grader import __version__
+
+        digest = hashlib.sha256(f"{__version__}\0{self.assignment_id}\0{student}".encode())
+        for entry in entries:
+            digest.update(json.dumps(asdict(entry), sort_keys=True).encode())
+            path = cached_result_path(self.results_dir, student, entry.notebook)
+            digest.update(path.read_bytes() if path.exists() else b"-")
+        return digest.hexdigest()
+
+    def already_recorded(self) -> dict[str, tuple[str, str]]:
+        """student -> (key, route) of the results last written into the gradebook, for the
+        students whose score in `gradebook.db` is still the one written then."""
+        from nbgrader.api import Gradebook
+
+        lines: dict[str, dict] = {}
+        with contextlib.suppress(OSError):
+            for raw in self.recorded_path.read_text(encoding="utf-8").splitlines():
+                try:
+                    line = json.loads(raw)
+                    lines[line["student"]] = line
+                except (ValueError, KeyError, TypeError):  # a line cut short by a crash
+                    continue
+        if not lines:
+            return {}
+        with Gradebook(self.api.coursedir.db_url, COURSE_ID) as gradebook:
+            try:
+                scores = {s.student.id: s.score for s in gradebook.assignment_submissions(self.assignment_id)}
+            except Exception:  # no such assignment yet (a new gradebook.db): nothing is recorded
+                return {}
+        return {
+            student: (line["key"], line["route"])
+            for student, line in lines.items()
+            if student in scores and abs(scores[student] - float(line.get("score", -1))) < 1e-6
+        }
+
+    def remember(self, student: str, key: str, route: str) -> None:
+        """Append what went into the gradebook for `student`, with the score nbgrader now holds."""
+        from nbgrader.api import Gradebook
+
+        with Gradebook(self.api.coursedir.db_url, COURSE_ID) as gradebook:
+            score = gradebook.find_submission(self.assignment_id, student).score
+        with open(self.recorded_path, "a", encoding="utf-8") as handle:
+            handle.write(json.dumps({"student": student, "key": key, "route": route, "score": score}) + "\n")
 
     def record_engine_results(
         self, folder: Path, files: dict[str, tuple[Path, list[Flag]]], results: dict[Path, dict]

@@ -148,13 +148,52 @@ def executors(assignment: str, n: int) -> None:
                 started = time.perf_counter()
                 grade_batch(paths, assignment, Path(tmp) / f"dask{workers}", GradeOptions(), executor=executor)
                 rows.append((f"dask, {workers} worker(s)", time.perf_counter() - started))
+            overhead = dask_task_overhead(paths, assignment, Path(tmp) / "echo")
     print(f"{n} {assignment} submissions, {os.cpu_count()} cores (Dask timed on a warm cluster)")
     for what, value in rows:
         print(f"  {what:<24} {value:7.1f} s  {60 * n / value:7.1f} submissions/min")
     for workers in (1, 2):
         local = dict(rows)[f"local, {workers} process(es)"]
         dask_time = dict(rows)[f"dask, {workers} worker(s)"]
-        print(f"  Dask's overhead with {workers} worker(s): {(dask_time - local) / n * workers:+.3f} s per submission")
+        print(f"  Dask vs local with {workers} worker(s): {(dask_time - local) / n * workers:+.3f} s per submission")
+    print(
+        f"  Dask's own cost per task, in isolation (1 worker, the notebook's bytes there and a result back, "
+        f"nothing graded): {overhead:.4f} s"
+    )
+
+
+ECHOED: dict = {}
+
+
+def echo_task(digest, assignment_id, options, name, suffix, data) -> dict:
+    """A grading task that grades nothing: it returns a results dict of a real result's size,
+    so that timing it through DaskExecutor measures what Dask adds per submission."""
+    return {**ECHOED, "name": name, "bytes": len(data)}
+
+
+def dask_task_overhead(paths: list[Path], assignment: str, out: Path) -> float:
+    """Seconds per task of DaskExecutor with `echo_task`: the task's submission with the
+    notebook's bytes, scheduling, the result's way back, the coordinator writing it and its
+    ledger line. One worker, one thread: tasks in a row, so the time per task is the cost."""
+    import dask
+    from distributed import LocalCluster
+
+    from grader.dask_executor import WORKER_CONFIG, DaskExecutor
+    from grader.grading import GradeOptions, grade_batch
+
+    real = grade_batch(paths[:1], assignment, out / "real", GradeOptions(), jobs=1)[0]
+    ECHOED.update(real)  # echo_task travels by value (it lives in __main__), ECHOED with it
+    with (
+        dask.config.set(WORKER_CONFIG),
+        LocalCluster(
+            n_workers=1, threads_per_worker=1, dashboard_address=None, preload=["grader.dask_executor"]
+        ) as cluster,
+    ):
+        executor = DaskExecutor(scheduler=cluster.scheduler_address, task=echo_task)
+        grade_batch(paths[:2], assignment, out / "warm", GradeOptions(), executor=executor)
+        started = time.perf_counter()
+        grade_batch(paths, assignment, out / "timed", GradeOptions(), executor=executor)
+        return (time.perf_counter() - started) / len(paths)
 
 
 def main() -> None:

@@ -176,9 +176,8 @@ def test_call_many_is_each_call_in_one_round_trip():
 
 
 def test_call_many_checks_that_inputs_come_back_unchanged():
-    with session(["def f(x):\n    x.add_(1)\n    return 0"]) as s:
-        with pytest.raises(InputsModified):
-            s.call_many("f", [(torch.zeros(2),)])
+    with session(["def f(x):\n    x.add_(1)\n    return 0"]) as s, pytest.raises(InputsModified):
+        s.call_many("f", [(torch.zeros(2),)])
 
 
 MUTATORS = [

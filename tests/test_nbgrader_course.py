@@ -330,6 +330,74 @@ def test_when_nbgrader_refuses_the_notebook_is_rebuilt_and_then_written_directly
     assert "step: 0 / 1" in feedback
 
 
+COUNTING_NBGRADER = """
+import json
+import sys
+from pathlib import Path
+
+from grader.nbgrader_bridge import _nbgrader_autograde, autograde
+
+calls = []
+
+
+def counted(api, assignment, student):
+    calls.append(student)
+    if student == "olga" and calls.count("olga") == 1 and sys.argv[2] == "first":  # refused once: rebuilt
+        return {"success": False, "error": "refused"}
+    return _nbgrader_autograde(api, assignment, student)
+
+
+report = autograde(Path("."), sys.argv[1], jobs=1, nbgrader_step=counted, regrade=sys.argv[2] == "regrade")
+print(json.dumps({"calls": sorted(set(calls)), "routes": {e.student: e.route for e in report.entries}}))
+"""
+
+
+@pytest.mark.slow
+def test_autograde_again_redoes_only_what_changed(root, tmp_path):
+    """The engine's results and what went into gradebook.db are remembered: a second run grades
+    nothing and calls nbgrader for nobody; a resubmission is graded and recorded alone; grades
+    lost from gradebook.db are written again from the kept results, nothing graded; regrade redoes all."""
+    course = make_course(root, tmp_path, A)
+    mutant = next(v for v in load_variants(A) if v.name == "mutant_step_gt_zero")
+    for student, variant in (("alice", None), ("bob", mutant), ("olga", None)):
+        submit(course, student, A, typed_in_release(A, variant))
+    ledger = course / "reports" / A / "engine" / "ledger.jsonl"
+
+    def autograde(mode: str) -> dict:
+        out = run([sys.executable, "-c", COUNTING_NBGRADER, A, mode], course)
+        return json.loads(out.strip().splitlines()[-1])
+
+    def state():
+        run([sys.executable, "-m", "nbgrader", "export"], course)
+        return len(ledger.read_text(encoding="utf-8").splitlines()), exported(course)
+
+    first = autograde("first")
+    assert first == {
+        "calls": ["alice", "bob", "olga"],
+        "routes": {"alice": "nbgrader", "bob": "nbgrader", "olga": "rebuilt"},
+    }
+    graded, grades = state()
+    full = load_assignment(A).max_score
+    assert graded == 3 and grades == {"alice": full, "bob": full - 1, "olga": full}
+
+    assert autograde("again") == {"calls": [], "routes": first["routes"]}
+    assert state() == (3, grades)
+    olga = json.loads((course / "reports" / A / "results" / "olga" / f"{A}.json").read_text(encoding="utf-8"))
+    assert "reconstruído" in olga["output"]  # the rebuilt notebook's note survives a run that skips nbgrader
+
+    submit(course, "bob", A, typed_in_release(A))  # a resubmission
+    assert autograde("again")["calls"] == ["bob"]
+    assert state() == (4, {**grades, "bob": full})
+
+    # olga's grades lost from gradebook.db: written again from the kept results, nothing graded again
+    run([sys.executable, "-m", "nbgrader", "db", "student", "remove", "olga", "--force"], course)
+    assert autograde("again")["calls"] == ["olga"]
+    assert state() == (4, {**grades, "bob": full})
+
+    assert autograde("regrade")["calls"] == ["alice", "bob", "olga"]
+    assert state()[0] == 7
+
+
 def test_a_deleted_check_cell_scores_zero_with_a_message(course_run):
     course, _, grades, cli = course_run
     assert cli["erin"]["extra_data"]["exercises"]["sigmoid"]["score"] == 0
