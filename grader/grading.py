@@ -22,7 +22,6 @@ from grader.engine.session import Limits, StudentSession
 from grader.i18n import Text
 from grader.integrity import missing_check_cells, notebook_flags
 from grader.notebook import SUBMISSION_SUFFIXES, SubmissionError, read_submission
-from grader.plugin import GradingPlugin, available_devices, run_pytest
 from grader.redaction import public_text, redact_results, secret_lines
 from grader.results import build_results, cell_notes, write_json_atomic
 
@@ -82,6 +81,10 @@ def grade_submission(path: Path, assignment: Assignment, options: GradeOptions, 
         limits=options.limits,
         settings=options.launch,
     )
+    # here, not at the top: the coordinator, which only hands out submissions and writes
+    # results, never imports torch (the plugin's checks do); grading processes do
+    from grader.plugin import GradingPlugin, available_devices, run_pytest
+
     plugin = GradingPlugin(
         session.start,
         assignment.order,

@@ -20,7 +20,6 @@ import os
 import traceback
 import zlib
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -30,27 +29,13 @@ from grader.checks import Mistake
 from grader.diagnosis import diagnosis_of
 from grader.engine.session import StudentFailure
 from grader.i18n import Text
+from grader.results import TestRecord  # re-exported: graders' records are the results' rows
 
 INTERNAL_ERROR = Text(
     pt="Não foi possível avaliar esta verificação (erro interno do corretor). Avise a equipe do curso.",
     en="This check could not be run (an internal grader error). Please tell the course staff.",
 )
 GENERIC_FAILURE = Text(pt="A verificação falhou.", en="The check failed.")
-
-
-@dataclass
-class TestRecord:
-    __test__ = False  # not a pytest test class, whatever its name
-
-    nodeid: str
-    name: str
-    exercise: str
-    kind: str  # "public" or "hidden"
-    device: str | None
-    outcome: str  # passed, failed, not_attempted, error, timeout, crashed, grader_error, skipped
-    message: str = ""
-    hint: str | None = None  # the key of a recognised mistake
-    detail: str = ""  # for instructors only (internal errors)
 
 
 def name_from_doc(doc: str | None, lang: str = "pt") -> str:

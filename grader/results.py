@@ -16,6 +16,7 @@ import json
 import os
 import tempfile
 from collections import OrderedDict
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, TypedDict
 
@@ -23,7 +24,24 @@ from grader.course import Assignment
 from grader.engine.session import CellResult, describe_error
 from grader.i18n import Text
 from grader.integrity import Flag
-from grader.plugin import TestRecord
+
+
+@dataclass
+class TestRecord:
+    """One grader test's outcome in one submission (the plugin records them; here they become results)."""
+
+    __test__ = False  # not a pytest test class, whatever its name
+
+    nodeid: str
+    name: str
+    exercise: str
+    kind: str  # "public" or "hidden"
+    device: str | None
+    outcome: str  # passed, failed, not_attempted, error, timeout, crashed, grader_error, skipped
+    message: str = ""
+    hint: str | None = None  # the key of a recognised mistake
+    detail: str = ""  # for instructors only (internal errors)
+
 
 # --------------------------------------------------------------------------- the format
 # results.json, as Gradescope reads it plus what the course adds under extra_data.
