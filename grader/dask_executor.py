@@ -13,7 +13,7 @@ which unpacks it once into its local directory.
 
 Worker (`grader worker --scheduler ADDRESS`, a thin wrapper over `dask worker` with this
 module as preload): as many Dask threads as sandbox slots. Threads never run pytest or
-fork: each hands its submission to the machine's pool of spawned, single-threaded grading
+fork: each hands its submission to the machine's pool of single-threaded grading
 processes, each with its own warm, sandboxed fork server (bubblewrap's empty network
 namespace: student code cannot reach the scheduler). The preload starts that pool and
 imports torch in it before the first task arrives.
@@ -36,7 +36,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from grader.course import Assignment, module_name
-from grader.executors import DIED, FAILED, MAX_ATTEMPTS, Batch
+from grader.executors import DIED, FAILED, MAX_ATTEMPTS, Batch, grading_context
 from grader.grading import GradeOptions
 
 try:
@@ -229,14 +229,15 @@ def _workdir(worker=None) -> Path:
 
 
 def _pool() -> futures.ProcessPoolExecutor:
-    """The machine's grading processes, one per slot (spawned: never a fork of this
+    """The machine's grading processes, one per slot (from the fork server: never a fork of this
     multi-threaded worker), each warmed up (torch imported) as soon as it starts."""
     with _pool_lock:
         if _machine["pool"] is None:
             _machine["pool"] = futures.ProcessPoolExecutor(
                 max_workers=_machine["slots"],
-                mp_context=multiprocessing.get_context("spawn"),
+                mp_context=grading_context(),
                 initializer=_warm_up,
+                initargs=(os.getpid(),),
             )
         return _machine["pool"]
 
@@ -254,7 +255,7 @@ def dask_setup(worker) -> None:
     _workdir(worker)
     pool = _pool()
     for _ in range(_machine["slots"]):
-        pool.submit(_warm_up)
+        pool.submit(_warm_up, os.getpid())
 
 
 def dask_teardown(worker) -> None:
@@ -292,13 +293,13 @@ def grade_task(digest: str, assignment_id: str, options: GradeOptions, name: str
 _loaded: dict = {}
 
 
-def _warm_up() -> None:
+def _warm_up(worker: int) -> None:
     import torch  # noqa: F401  the expensive import, before any submission
 
     from grader.grading import exit_with_parent
 
     if "watching" not in _loaded:
-        exit_with_parent()
+        exit_with_parent(worker)
         _loaded["watching"] = True
 
 

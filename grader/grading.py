@@ -168,18 +168,31 @@ def submission_names(paths: list[Path]) -> dict[Path, str]:
 _worker_state: dict = {}
 
 
-def exit_with_parent() -> None:
-    """In a pooled grading process: leave when the process that started it is gone (a
-    coordinator or Dask worker killed with SIGKILL cannot shut its pool down, and an
-    orphan would hold its sandbox, its memory and a core forever)."""
+def exit_with_parent(parent: int) -> None:
+    """In a pooled grading process: leave when `parent`, the coordinator or Dask worker that
+    runs the pool, is gone (one killed with SIGKILL cannot shut its pool down, and an orphan
+    would hold its sandbox, its memory and a core forever). `parent` is not the OS parent:
+    grading processes are forked by multiprocessing's fork server, which outlives them."""
     import os
+    import select
     import threading
 
-    parent = os.getppid()
-
     def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(1)
+        try:
+            handle = os.pidfd_open(parent)  # readable once the process has exited
+        except (AttributeError, OSError):  # an old kernel, or already gone
+            handle = None
+        if handle is not None:
+            select.select([handle], [], [])
+        else:
+            while True:
+                try:
+                    os.kill(parent, 0)
+                except ProcessLookupError:
+                    break
+                except PermissionError:
+                    pass
+                time.sleep(1)
         os._exit(1)
 
     threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
