@@ -28,6 +28,7 @@ KIT_MODULES = (
     "course.py",
     "diagnosis.py",
     "integrity.py",
+    "notebook.py",  # `pytest caderno.ipynb` (grader.kit.pytest_notebook) reads the notebook as the grader does
     "plugin.py",
     "results.py",
 )
@@ -64,21 +65,29 @@ def build_bundle(assignment_id: str, out: Path, root: Path | None = None) -> Pat
 
     root = root or course_root()
     module_name(assignment_id)  # validates the id
-    package = root / "grader"
     dest = Path(out) / assignment_id
     if dest.exists():
         shutil.rmtree(dest)
-    (dest / "grader" / "assignments").mkdir(parents=True)
+    dest.mkdir(parents=True)
     shutil.copy(root / "exercises" / assignment_id / f"{assignment_id}.ipynb", dest)
-    for name in KIT_MODULES:
-        shutil.copy(package / name, dest / "grader" / name)
-    for name in KIT_PACKAGES:
-        shutil.copytree(package / name, dest / "grader" / name, ignore=_ignore)
-    shutil.copy(package / "assignments" / "__init__.py", dest / "grader" / "assignments" / "__init__.py")
-    graders = package / "assignments" / f"a{assignment_id}"
-    (dest / "grader" / "assignments" / graders.name).mkdir()
-    for path in sorted(graders.glob("*.py")):
-        if not is_hidden(path.name):
-            shutil.copy(path, dest / "grader" / "assignments" / graders.name / path.name)
+    copy_kit(dest / "grader", [assignment_id], root)
     (dest / "LEIA-ME.md").write_text(README.format(assignment=assignment_id), encoding="utf-8")
     return dest
+
+
+def copy_kit(dest: Path, assignment_ids: list[str], root: Path) -> None:
+    """Write the public kit as a `grader` package at `dest`, with the public checks of
+    `assignment_ids` (the bundle's folder and the student wheel both hold this tree)."""
+    package = root / "grader"
+    (dest / "assignments").mkdir(parents=True)
+    for name in KIT_MODULES:
+        shutil.copy(package / name, dest / name)
+    for name in KIT_PACKAGES:
+        shutil.copytree(package / name, dest / name, ignore=_ignore)
+    shutil.copy(package / "assignments" / "__init__.py", dest / "assignments" / "__init__.py")
+    for assignment_id in assignment_ids:
+        graders = package / "assignments" / f"a{assignment_id}"
+        (dest / "assignments" / graders.name).mkdir()
+        for path in sorted(graders.glob("*.py")):
+            if not is_hidden(path.name):
+                shutil.copy(path, dest / "assignments" / graders.name / path.name)
