@@ -5,6 +5,8 @@
         grader/                the public course kit it imports: `verificar`, `dica`,
                                `verificar_tudo`, the public checks and what they need
         LEIA-ME.md             how to use it
+        curso_pytorch_kit-*.whl  the same kit as a wheel (`python -m grader release` adds it:
+                               `grader.kit_wheel`), for Colab, Kaggle or any Python
 
 Left out on purpose: every assignment's hidden graders (`test_hidden.py`), the variants
 built from the reference solutions (`variants.py`), the other assignments, source/,
@@ -45,13 +47,17 @@ def is_hidden(name: str) -> bool:
 README = """# {assignment}
 
 1. Abra `{assignment}.ipynb` no Jupyter **a partir desta pasta** (o notebook importa a pasta `grader/`).
+   No Colab ou no Kaggle, envie também o arquivo `curso_pytorch_kit-*.whl` desta pasta: a primeira
+   célula do notebook instala o kit a partir dele (ou rode `%pip install curso_pytorch_kit-...whl`).
 2. Resolva cada exercício no lugar de `raise NotImplementedError()`.
 3. Depois de cada exercício, rode a célula `verificar(...)` logo abaixo dele; `dica("nome")` dá uma dica, e
-   `verificar_tudo("{assignment}")` roda todas as verificações públicas.
+   `verificar_tudo("{assignment}")` roda todas as verificações públicas. Num terminal, `pytest {assignment}.ipynb`
+   (com o kit instalado) roda as mesmas verificações, um teste por exercício.
 4. Entregue o notebook `{assignment}.ipynb`. A nota vem de verificações ocultas, mais completas, que rodam o
    seu código num processo isolado.
 
-Requisitos: Python 3.10+, `torch`, `numpy`, `scikit-learn`, `pytest` e `nbformat`.
+Requisitos: Python 3.10+ e `torch` (o kit usa o que já estiver instalado); `pip` instala o resto
+(`numpy`, `scikit-learn`, `pytest`).
 """
 
 

@@ -92,3 +92,33 @@ def build_kit_wheel(assignment_id: str, out: Path, root: Path | None = None) -> 
         if not built.exists():
             raise RuntimeError(f"pip built no {built.name} in {scratch}: {sorted(os.listdir(scratch))}")
         return Path(shutil.copy(built, out / built.name))
+
+
+# The first code cell of every course notebook (`source/`, a test keeps them equal to this):
+# nothing to do where the kit is importable (this checkout, a release folder, the grader's
+# student process); elsewhere it installs the wheel that came with the assignment.
+INSTALL_CELL = """\
+# O kit do curso (verificar, dica, os dados) já vem com o repositório e com a pasta da tarefa.
+# No Colab, no Kaggle ou em outro computador, esta célula o instala a partir do arquivo
+# curso_pytorch_kit-....whl que acompanha a tarefa: envie-o para a pasta deste notebook.
+import importlib
+import importlib.util
+
+if importlib.util.find_spec("grader") is None:
+    import glob
+    import os
+    import subprocess
+    import sys
+
+    rodas = glob.glob("curso_pytorch_kit-*.whl") + glob.glob("/kaggle/input/**/curso_pytorch_kit-*.whl", recursive=True)
+    erro = "O kit do curso não está instalado e não achei o arquivo curso_pytorch_kit-*.whl nesta pasta."
+    if rodas:
+        roda = max(rodas, key=os.path.basename)  # a mais nova, se houver várias
+        pip = subprocess.run([sys.executable, "-m", "pip", "install", "-q", roda], capture_output=True, text=True)
+        erro = None if pip.returncode == 0 else "A instalação do kit do curso falhou:\\n" + pip.stderr[-2000:]
+    if erro:
+        raise RuntimeError(
+            erro + "\\nEnvie o .whl da tarefa para a pasta do notebook (Colab: ícone de pasta > Upload; "
+            "Kaggle: Add Input) ou instale-o com `%pip install caminho/do/arquivo.whl`, e rode esta célula de novo."
+        )
+    importlib.invalidate_caches()"""
