@@ -218,7 +218,6 @@ def cmd_generate(args) -> int:
 
 def cmd_release(args) -> int:
     from grader.bundle import build_bundle
-
     from grader.kit_wheel import build_kit_wheel
 
     folder = build_bundle(args.assignment, Path(args.out))
@@ -353,7 +352,9 @@ def build_parser() -> argparse.ArgumentParser:
     generate.add_argument("--check", action="store_true", help="only report files out of sync")
     generate.set_defaults(func=cmd_generate)
 
-    release = sub.add_parser("release", help="build the student bundle of an assignment (notebook + public kit, and the kit as a wheel)")
+    release = sub.add_parser(
+        "release", help="build the student bundle of an assignment (notebook + public kit, and the kit as a wheel)"
+    )
     release.add_argument("assignment")
     release.add_argument("--out", default="dist")
     release.set_defaults(func=cmd_release)
