@@ -145,8 +145,11 @@ def wait_for(driver, script: str, timeout: float = 120):
 
 
 NOTEBOOK = "const panel = window.jupyterapp && window.jupyterapp.shell.currentWidget;"
-CELL_INDEX = NOTEBOOK + """
+CELL_INDEX = (
+    NOTEBOOK
+    + """
 return panel.content.widgets.findIndex(c => (c.model.getMetadata('nbgrader') || {}).grade_id === arguments[0]);"""
+)
 # Type an answer into a cell, as the student's edit ends up in the notebook's model.
 SET_SOURCE = NOTEBOOK + "panel.content.widgets[arguments[0]].model.sharedModel.setSource(arguments[1]);"
 # Shift+Enter on each cell from the first to `last`, each waited for (a failing cell stops nothing).
