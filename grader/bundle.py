@@ -5,6 +5,8 @@
         grader/                the public course kit it imports: `verificar`, `dica`,
                                `verificar_tudo`, the public checks and what they need
         LEIA-ME.md             how to use it
+        curso_pytorch_kit-*.whl  the same kit as a wheel (`python -m grader release` adds it:
+                               `grader.kit_wheel`), for Colab, Kaggle or any Python
 
 Left out on purpose: every assignment's hidden graders (`test_hidden.py`), the variants
 built from the reference solutions (`variants.py`), the other assignments, source/,
@@ -28,6 +30,7 @@ KIT_MODULES = (
     "course.py",
     "diagnosis.py",
     "integrity.py",
+    "notebook.py",  # `pytest caderno.ipynb` (grader.kit.pytest_notebook) reads the notebook as the grader does
     "plugin.py",
     "results.py",
 )
@@ -44,13 +47,17 @@ def is_hidden(name: str) -> bool:
 README = """# {assignment}
 
 1. Abra `{assignment}.ipynb` no Jupyter **a partir desta pasta** (o notebook importa a pasta `grader/`).
+   No Colab ou no Kaggle, envie também o arquivo `curso_pytorch_kit-*.whl` desta pasta: a primeira
+   célula do notebook instala o kit a partir dele (ou rode `%pip install curso_pytorch_kit-...whl`).
 2. Resolva cada exercício no lugar de `raise NotImplementedError()`.
 3. Depois de cada exercício, rode a célula `verificar(...)` logo abaixo dele; `dica("nome")` dá uma dica, e
-   `verificar_tudo("{assignment}")` roda todas as verificações públicas.
+   `verificar_tudo("{assignment}")` roda todas as verificações públicas. Num terminal, `pytest {assignment}.ipynb`
+   (com o kit instalado) roda as mesmas verificações, um teste por exercício.
 4. Entregue o notebook `{assignment}.ipynb`. A nota vem de verificações ocultas, mais completas, que rodam o
    seu código num processo isolado.
 
-Requisitos: Python 3.10+, `torch`, `numpy`, `scikit-learn`, `pytest` e `nbformat`.
+Requisitos: Python 3.10+ e `torch` (o kit usa o que já estiver instalado); `pip` instala o resto
+(`numpy`, `scikit-learn`, `pytest`).
 """
 
 
@@ -64,21 +71,29 @@ def build_bundle(assignment_id: str, out: Path, root: Path | None = None) -> Pat
 
     root = root or course_root()
     module_name(assignment_id)  # validates the id
-    package = root / "grader"
     dest = Path(out) / assignment_id
     if dest.exists():
         shutil.rmtree(dest)
-    (dest / "grader" / "assignments").mkdir(parents=True)
+    dest.mkdir(parents=True)
     shutil.copy(root / "exercises" / assignment_id / f"{assignment_id}.ipynb", dest)
-    for name in KIT_MODULES:
-        shutil.copy(package / name, dest / "grader" / name)
-    for name in KIT_PACKAGES:
-        shutil.copytree(package / name, dest / "grader" / name, ignore=_ignore)
-    shutil.copy(package / "assignments" / "__init__.py", dest / "grader" / "assignments" / "__init__.py")
-    graders = package / "assignments" / f"a{assignment_id}"
-    (dest / "grader" / "assignments" / graders.name).mkdir()
-    for path in sorted(graders.glob("*.py")):
-        if not is_hidden(path.name):
-            shutil.copy(path, dest / "grader" / "assignments" / graders.name / path.name)
+    copy_kit(dest / "grader", [assignment_id], root)
     (dest / "LEIA-ME.md").write_text(README.format(assignment=assignment_id), encoding="utf-8")
     return dest
+
+
+def copy_kit(dest: Path, assignment_ids: list[str], root: Path) -> None:
+    """Write the public kit as a `grader` package at `dest`, with the public checks of
+    `assignment_ids` (the bundle's folder and the student wheel both hold this tree)."""
+    package = root / "grader"
+    (dest / "assignments").mkdir(parents=True)
+    for name in KIT_MODULES:
+        shutil.copy(package / name, dest / name)
+    for name in KIT_PACKAGES:
+        shutil.copytree(package / name, dest / name, ignore=_ignore)
+    shutil.copy(package / "assignments" / "__init__.py", dest / "assignments" / "__init__.py")
+    for assignment_id in assignment_ids:
+        graders = package / "assignments" / f"a{assignment_id}"
+        (dest / "assignments" / graders.name).mkdir()
+        for path in sorted(graders.glob("*.py")):
+            if not is_hidden(path.name):
+                shutil.copy(path, dest / "assignments" / graders.name / path.name)

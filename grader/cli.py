@@ -218,9 +218,12 @@ def cmd_generate(args) -> int:
 
 def cmd_release(args) -> int:
     from grader.bundle import build_bundle
+    from grader.kit_wheel import build_kit_wheel
 
     folder = build_bundle(args.assignment, Path(args.out))
     print(f"student bundle: {folder}/")
+    wheel = build_kit_wheel(args.assignment, folder)  # in the bundle: `%pip install` it in Colab or Kaggle
+    print(f"student kit (pip install it): {wheel}")
     return 0
 
 
@@ -351,7 +354,9 @@ def build_parser() -> argparse.ArgumentParser:
     generate.add_argument("--check", action="store_true", help="only report files out of sync")
     generate.set_defaults(func=cmd_generate)
 
-    release = sub.add_parser("release", help="build the student bundle of an assignment (notebook + public kit)")
+    release = sub.add_parser(
+        "release", help="build the student bundle of an assignment (notebook + public kit, and the kit as a wheel)"
+    )
     release.add_argument("assignment")
     release.add_argument("--out", default="dist")
     release.set_defaults(func=cmd_release)

@@ -7,10 +7,13 @@ import json
 import re
 import subprocess
 import sys
+import zipfile
+from pathlib import Path
 
 import pytest
 
-from grader.bundle import HIDDEN_FILES, build_bundle
+from grader.bundle import HIDDEN_FILES, KIT_MODULES, build_bundle
+from grader.cli import main
 from grader.course import SOLUTION_BEGIN, SOLUTION_END, assignment_ids, cell_source, nbgrader_meta, source_notebook
 from grader.variants import typed_in_release
 
@@ -58,6 +61,12 @@ def test_bundle_holds_no_solution_and_no_hidden_test(bundles, assignment_id):
     notebook = (folder / f"{assignment_id}.ipynb").read_text(encoding="utf-8")
     for marker in ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS"):
         assert marker not in notebook
+    assert_no_solution_code(files)
+    code = [cell_source(c) for c in json.loads(notebook)["cells"] if nbgrader_meta(c).get("solution")]
+    assert all(re.search(r"raise NotImplementedError\(\)", c) for c in code)
+
+
+def assert_no_solution_code(files: list[Path]) -> None:
     secrets = set().union(*(solution_snippets(a) for a in ASSIGNMENTS))
     assert secrets
     for path in files:
@@ -65,8 +74,30 @@ def test_bundle_holds_no_solution_and_no_hidden_test(bundles, assignment_id):
             text = code_lines(path.read_text(encoding="utf-8"))
             leaked = [snippet for snippet in secrets if snippet in text]
             assert not leaked, (path, leaked[:3])
-    code = [cell_source(c) for c in json.loads(notebook)["cells"] if nbgrader_meta(c).get("solution")]
-    assert all(re.search(r"raise NotImplementedError\(\)", c) for c in code)
+
+
+@pytest.mark.parametrize("assignment_id", [ASSIGNMENTS[0], ASSIGNMENTS[-1]])
+def test_release_wheel_holds_no_solution_no_hidden_test_and_no_later_assignment(assignment_id, tmp_path):
+    """`grader release` also writes the kit as a wheel into the bundle: the public kit of this
+    assignment and the ones before it, nothing a student must not see, and no torch requirement."""
+    assert main(["release", assignment_id, "--out", str(tmp_path)]) == 0
+    (wheel,) = (tmp_path / assignment_id).glob("curso_pytorch_kit-*.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        archive.extractall(tmp_path / "unpacked")
+    files = [p for p in (tmp_path / "unpacked").rglob("*") if p.is_file()]
+    names = {p.name for p in files}
+    assert not names & set(HIDDEN_FILES) and not any(n.startswith("hidden_") for n in names)
+    kit = tmp_path / "unpacked" / "grader"
+    assert {p.name for p in kit.iterdir() if p.suffix == ".py"} == set(KIT_MODULES)  # no CLI, grading or bridge
+    carried = sorted(p.name for p in (kit / "assignments").iterdir() if p.is_dir())
+    assert carried == [f"a{a}" for a in ASSIGNMENTS[: ASSIGNMENTS.index(assignment_id) + 1]]
+    assert (kit / "kit" / "digitnet_0a4.pt").stat().st_size > 100_000  # the pretrained weights
+    assert_no_solution_code(files)
+    (metadata,) = (tmp_path / "unpacked").glob("*.dist-info/METADATA")
+    requires = [line for line in metadata.read_text().splitlines() if line.startswith("Requires-Dist")]
+    assert requires and not any("torch" in line for line in requires)  # never (re)install torch
+    (entry_points,) = (tmp_path / "unpacked").glob("*.dist-info/entry_points.txt")
+    assert "[pytest11]" in entry_points.read_text() and "grader.kit.pytest_notebook" in entry_points.read_text()
 
 
 SELF_CHECK = """

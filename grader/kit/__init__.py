@@ -47,17 +47,31 @@ def _ladders() -> dict[str, tuple[str, list]]:
     return found
 
 
-def _show(text: str) -> None:
+def _show(text: str, html: str | None = None) -> None:
+    """In a notebook: `html` where the front end renders HTML (JupyterLab, Colab, VS Code),
+    `text` where it does not (IPython in a terminal); outside IPython, `text` printed."""
     try:
         from IPython import get_ipython
         from IPython.display import Markdown, display
 
         if get_ipython() is not None:
-            display(Markdown(text.replace("\n", "  \n")))
+            if html is None:
+                display(Markdown(text.replace("\n", "  \n")))
+            else:
+                display({"text/plain": text, "text/html": html}, raw=True)
             return
     except ImportError:
         pass
     print(text)
+
+
+def _next_hint(nome: str, ladders: dict) -> tuple[int, int, str] | None:
+    """The hint `dica(nome)` would show next (level, total, text), without moving the ladder on."""
+    if nome not in ladders:
+        return None
+    ladder = ladders[nome][1]
+    level = min(_hint_levels.get(nome, 0) + 1, len(ladder))
+    return (level, len(ladder), ladder[level - 1].render(_language())) if ladder else None
 
 
 def _run(assignment_id: str, namespace: dict, only: str | None) -> dict:
@@ -70,7 +84,7 @@ def verificar(nome: str, *, _namespace: dict | None = None):
     """Run the public checks of exercise `nome` against this notebook's definitions."""
     if os.environ.get("GRADER_CHILD"):
         return None
-    from grader.kit.report import exercise_lines
+    from grader.kit.report import exercise_html, exercise_lines
 
     ladders = _ladders()
     if nome not in ladders:
@@ -78,7 +92,11 @@ def verificar(nome: str, *, _namespace: dict | None = None):
         return None
     namespace = _namespace if _namespace is not None else sys._getframe(1).f_globals
     result = _run(ladders[nome][0], namespace, nome)
-    _show("\n".join(exercise_lines(nome, result["tests"], _language())))
+    lang = _language()
+    _show(
+        "\n".join(exercise_lines(nome, result["tests"], lang)),
+        exercise_html(nome, result["tests"], lang, _next_hint(nome, ladders)),
+    )
     if os.environ.get("NBGRADER_EXECUTION") == "validate" and result["score"] < result["max_score"]:
         # `nbgrader validate` (the Validate button) reports a cell as failed only when it raises.
         raise AssertionError(FAILED_CHECK.render(_language(), name=nome))
@@ -89,11 +107,13 @@ def verificar_tudo(tarefa: str, *, _namespace: dict | None = None):
     """Run every public check of an assignment (e.g. "01_neurons")."""
     if os.environ.get("GRADER_CHILD"):
         return None
-    from grader.kit.report import REMINDER, format_exercises
+    from grader.kit.report import REMINDER, format_exercises, results_html
 
     namespace = _namespace if _namespace is not None else sys._getframe(1).f_globals
     result = _run(tarefa, namespace, None)
-    _show(format_exercises(result, _language()) + "\n\n" + REMINDER.render(_language()))
+    lang, ladders = _language(), _ladders()
+    hints = {name: _next_hint(name, ladders) for name in ladders if ladders[name][0] == tarefa}
+    _show(format_exercises(result, lang) + "\n\n" + REMINDER.render(lang), results_html(result, lang, hints))
     return None
 
 
