@@ -108,6 +108,25 @@ def versus_nbgrader(assignment: str, n: int, jobs: int) -> None:
                 [*grader, "autograde", assignment, "--jobs", str(jobs), "--quiet"], courses["ours"], env
             ),
         }
+        # The same `grade` command handed to grading processes that are already warm: a Dask
+        # worker kept running (one worker, `jobs` slots), as at a deadline; started before timing.
+        import dask
+        from distributed import LocalCluster
+
+        from grader.dask_executor import WORKER_CONFIG
+
+        with (
+            dask.config.set(WORKER_CONFIG),
+            LocalCluster(
+                n_workers=1, threads_per_worker=jobs, dashboard_address=None, preload=["grader.dask_executor"]
+            ) as cluster,
+        ):
+            warm = [*grader, "grade", "--assignment", assignment, "--jobs", f"{jobs}", "--quiet", "--regrade"]
+            warm += ["--executor", "dask", "--scheduler", cluster.scheduler_address]
+            timed([*warm, *submitted[:jobs], "--out", f"{tmp}/warm"], courses["ours"], env)
+            seconds["grader grade, warm workers"] = timed(
+                [*warm, *submitted, "--out", f"{tmp}/dask"], courses["ours"], env
+            )
     stock = seconds["stock nbgrader autograde"]
     print(f"{n} filled-in {assignment} notebooks, {os.cpu_count()} cores, --jobs {jobs}")
     for what, value in seconds.items():
