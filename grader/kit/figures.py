@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 
-__all__ = ["interativo", "interactive"]
+__all__ = ["interactive", "interativo"]
 
 
 def interativo() -> bool:

@@ -173,10 +173,8 @@ MISTAKES: dict[str, Text] = {
         "`model.parameters()` lists each parameter once.",
     ),
     "l2_not_squared": T(
-        pt="Isso é a norma (com raiz), não a soma dos quadrados: use `p.pow(2).sum()`, sem `torch.norm` nem "
-        "`sqrt`.",
-        en="That is the norm (with a root), not the sum of squares: use `p.pow(2).sum()`, no `torch.norm` or "
-        "`sqrt`.",
+        pt="Isso é a norma (com raiz), não a soma dos quadrados: use `p.pow(2).sum()`, sem `torch.norm` nem `sqrt`.",
+        en="That is the norm (with a root), not the sum of squares: use `p.pow(2).sum()`, no `torch.norm` or `sqrt`.",
     ),
     "l2_value": T(
         pt="`l2_penalty` deu {actual:.6g}; a soma dos quadrados dos parâmetros com mais de uma dimensão é "
@@ -191,8 +189,7 @@ MISTAKES: dict[str, Text] = {
         "tensor made from the number): sum the parameters themselves.",
     ),
     "l2_gradient": T(
-        pt="O gradiente da penalidade em `{name}` deveria ser 2·w: confira se cada peso entra uma vez, ao "
-        "quadrado.",
+        pt="O gradiente da penalidade em `{name}` deveria ser 2·w: confira se cada peso entra uma vez, ao quadrado.",
         en="The penalty's gradient on `{name}` should be 2·w: check that each weight enters once, squared.",
     ),
     # dropout_forward
@@ -305,8 +302,7 @@ MISTAKES: dict[str, Text] = {
         "the opposite side. Those leaving are dropped and those entering are 0 (`F.pad` and a crop).",
     ),
     "shift_flips": T(
-        pt="A imagem foi espelhada: um dígito espelhado deixa de ser o mesmo dígito (o rótulo muda). Só "
-        "desloque.",
+        pt="A imagem foi espelhada: um dígito espelhado deixa de ser o mesmo dígito (o rótulo muda). Só desloque.",
         en="The image was flipped: a flipped digit is no longer the same digit (the label changes). Only shift.",
     ),
     "shift_too_far": T(
@@ -326,8 +322,7 @@ MISTAKES: dict[str, Text] = {
     "shift_same_for_batch": T(
         pt="Todas as imagens do lote foram deslocadas igualmente: cada imagem precisa do seu próprio sorteio, "
         "`torch.randint(..., (N, 2))`.",
-        en="Every image of the batch was shifted alike: each image needs its own draw, "
-        "`torch.randint(..., (N, 2))`.",
+        en="Every image of the batch was shifted alike: each image needs its own draw, `torch.randint(..., (N, 2))`.",
     ),
     "shift_range": T(
         pt="Com max_shift={m}, os deslocamentos {missing} nunca apareceram: o extremo de `torch.randint` é "
@@ -367,8 +362,7 @@ MISTAKES: dict[str, Text] = {
         en="The checkpoint does not store the epoch it got ({epoch}) as an `int`.",
     ),
     "checkpoint_stale_optimizer": T(
-        pt="O estado do otimizador no arquivo não é o atual: salve `optimizer.state_dict()` no momento da "
-        "chamada.",
+        pt="O estado do otimizador no arquivo não é o atual: salve `optimizer.state_dict()` no momento da chamada.",
         en="The optimizer state in the file is not the current one: save `optimizer.state_dict()` at call time.",
     ),
     "checkpoint_resume_differs": T(
@@ -378,8 +372,7 @@ MISTAKES: dict[str, Text] = {
     "load_not_weights_only": T(
         pt="`torch.load` com `weights_only=False` executa o código que o arquivo trouxer: leia com "
         "`weights_only=True`.",
-        en="`torch.load` with `weights_only=False` runs whatever code the file carries: read with "
-        "`weights_only=True`.",
+        en="`torch.load` with `weights_only=False` runs whatever code the file carries: read with `weights_only=True`.",
     ),
     "load_no_map_location": T(
         pt="`torch.load` sem `map_location`: um checkpoint salvo numa GPU não abre numa máquina só com CPU. Use "
@@ -452,8 +445,7 @@ MISTAKES: dict[str, Text] = {
         en="The result must have one key per optimizer in `make_optimizers` ({expected}), but has {actual}.",
     ),
     "race_not_floats": T(
-        pt="As perdas de `{name}` devem ser uma lista de floats do Python (`perda.item()`), mas vieram como "
-        "`{type}`.",
+        pt="As perdas de `{name}` devem ser uma lista de floats do Python (`perda.item()`), mas vieram como `{type}`.",
         en="The losses of `{name}` must be a list of Python floats (`loss.item()`), but came as `{type}`.",
     ),
     "race_length": T(

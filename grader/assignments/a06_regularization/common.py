@@ -49,8 +49,13 @@ def check_l2_penalty(student, kind: str, device: str) -> None:
     if not report["is_tensor"]:
         raise Mistake(MISTAKES["l2_not_tensor"], "l2_not_tensor", type=report["type"])
     checks.expect(report["shape"] == [], MISTAKES["l2_not_scalar"], "l2_not_scalar", shape=tuple(report["shape"]))
-    checks.expect(report["device"] == str(torch.device(device)) or (device == "cuda" and report["device"].startswith("cuda")),
-                  MISTAKES["l2_device"], "l2_device", actual=report["device"], expected=device)
+    checks.expect(
+        report["device"] == str(torch.device(device)) or (device == "cuda" and report["device"].startswith("cuda")),
+        MISTAKES["l2_device"],
+        "l2_device",
+        actual=report["device"],
+        expected=device,
+    )
     actual = report["value"]
 
     def near(target: float) -> bool:
@@ -102,10 +107,15 @@ def check_dropout_values(student, device: str, p: float, shape: tuple, dtype: to
     """Each element 0 or x/(1-p), each independently (a mask per example), about a fraction p
     zeroed, mean kept; the builtin dropout not used."""
     x = (torch.rand(shape, generator=torch.Generator().manual_seed(1)) + 0.5).to(dtype)
-    (out, trace) = student.call("dropout_forward", x, p, device=device, trace_ops=True)
-    checks.expect(
-        not any("dropout" in op for op in trace.ops), MISTAKES["dropout_builtin"], "dropout_builtin"
-    )
+    restore = probe(student, "forbid_dropout", keep=True)
+    try:
+        out = student.call("dropout_forward", x, p, device=device)
+    except StudentError as exc:
+        if "GRADER_DROPOUT_FORBIDDEN" in str(exc.error):
+            raise Mistake(MISTAKES["dropout_builtin"], "dropout_builtin") from None
+        raise
+    finally:
+        student.call_handle(restore, [], name="dropout_forward")
     out = checks.tensor_on(out, "dropout_forward(x, p)", device, x.dtype)
     checks.shape(out, tuple(x.shape), "dropout_forward(x, p)")
     out, x = out.cpu().double(), x.double()
@@ -118,21 +128,19 @@ def check_dropout_values(student, device: str, p: float, shape: tuple, dtype: to
         if bool((zero | torch.isclose(out, x * (1 - p), rtol=1e-3, atol=1e-6)).all()):
             raise Mistake(MISTAKES["dropout_scaled_wrong"], "dropout_scaled_wrong")
         raise Mistake(MISTAKES["dropout_values"], "dropout_values", p=p)
+    rows = kept.reshape(shape[0], -1)
+    checks.expect(not bool((rows == rows[0]).all()), MISTAKES["dropout_shared_mask"], "dropout_shared_mask")
+    if len(shape) > 2:  # a mask per element, not per feature map
+        per_map = kept.reshape(shape[0] * shape[1], -1)
+        checks.expect(
+            not bool((per_map == per_map[:, :1]).all()), MISTAKES["dropout_shared_mask"], "dropout_shared_mask"
+        )
     rate = float(zero.double().mean())
     n = zero.numel()
     spread = 5 * math.sqrt(p * (1 - p) / n)
     if abs(rate - p) > spread:
         key = "dropout_keep_swapped" if abs(rate - (1 - p)) <= spread else "dropout_rate"
         raise Mistake(MISTAKES[key], key, p=p, rate=rate)
-    rows = kept.reshape(shape[0], -1)
-    checks.expect(
-        not bool((rows == rows[0]).all()), MISTAKES["dropout_shared_mask"], "dropout_shared_mask"
-    )
-    if len(shape) > 2:  # a mask per element, not per feature map
-        per_map = kept.reshape(shape[0] * shape[1], -1)
-        checks.expect(
-            not bool((per_map == per_map[:, :1]).all()), MISTAKES["dropout_shared_mask"], "dropout_shared_mask"
-        )
 
 
 def check_dropout_modes(student, device: str) -> None:
@@ -196,46 +204,56 @@ def check_early_stopping(
     checks.expect(
         state["best"] == math.inf and state["bad_epochs"] == 0, MISTAKES["early_initial"], "early_initial", **state
     )
-    expected = expected_stops(losses, 3 if patience is None else patience, 0.0 if min_delta is None else min_delta)
-    seen = []
-    for loss, (stop, best, bad) in zip(losses, expected):
+    patience = 3 if patience is None else patience
+    min_delta = 0.0 if min_delta is None else min_delta
+    expected = expected_stops(losses, patience, min_delta)
+    returns, states = [], []
+    for loss in losses:
         value = torch.tensor(loss) if as_tensor else loss
         returned = student.call_handle(stopper, ["step"], value, name=f"step({loss})")
         if isinstance(returned, torch.Tensor) and returned.numel() == 1:
             returned = bool(returned)
-        state = probe(student, "early_state", stopper)
-        seen.append(loss)
-        if type(returned) is not bool or returned != stop:
-            raise diagnose_early(seen, stop, returned, patience, min_delta)
-        if state["bad_epochs"] != bad or state["best"] is None or abs(state["best"] - best) > 1e-6:
-            raise diagnose_early(seen, stop, returned, patience, min_delta, state=state, best=best, bad=bad)
-
-
-def diagnose_early(seen, stop, returned, patience, min_delta, state=None, best=None, bad=None) -> Mistake:
-    patience = 3 if patience is None else patience
-    min_delta = 0.0 if min_delta is None else min_delta
-    history = ", ".join(f"{v:g}" for v in seen)
-    # The classic mistakes, replayed on the same losses.
-    last_based, previous, bad_count = [], math.inf, 0
-    for loss in seen:
-        bad_count = 0 if loss < previous - min_delta else bad_count + 1
-        previous = loss
-        last_based.append(bad_count >= patience)
-    if last_based[-1] == returned and last_based[-1] != stop:
-        return Mistake(MISTAKES["early_last_loss"], "early_last_loss", history=history)
-    strict = expected_stops(seen, patience + 1, min_delta)[-1][0]
-    loose = expected_stops(seen, patience - 1, min_delta)[-1][0] if patience > 0 else None
-    if returned in (strict, loose) and returned != stop:
-        return Mistake(MISTAKES["early_off_by_one"], "early_off_by_one", history=history, patience=patience)
-    if state is not None and returned == stop:
-        return Mistake(
-            MISTAKES["early_state"], "early_state", history=history, best=best, bad=bad,
-            got_best=state["best"], got_bad=state["bad_epochs"],
+        returns.append(returned)
+        states.append(probe(student, "early_state", stopper))
+    history = ", ".join(f"{v:g}" for v in losses)
+    wanted = [stop for stop, _, _ in expected]
+    if returns != wanted or any(type(r) is not bool for r in returns):
+        # The classic mistakes, replayed on the same losses: which one gives these answers?
+        last_based, previous, bad_count = [], math.inf, 0
+        for loss in losses:
+            bad_count = 0 if loss < previous - min_delta else bad_count + 1
+            previous = loss
+            last_based.append(bad_count >= patience)
+        strict = [stop for stop, _, _ in expected_stops(losses, patience + 1, min_delta)]
+        loose = [stop for stop, _, _ in expected_stops(losses, patience - 1, min_delta)]
+        off_by_one = returns in (strict, loose)
+        if returns == last_based and not off_by_one:
+            raise Mistake(MISTAKES["early_last_loss"], "early_last_loss", history=history)
+        if off_by_one and returns != last_based:
+            raise Mistake(MISTAKES["early_off_by_one"], "early_off_by_one", history=history, patience=patience)
+        index = next(i for i, (a, b) in enumerate(zip(returns, wanted)) if a is not b)
+        raise Mistake(
+            MISTAKES["early_wrong"],
+            "early_wrong",
+            history=", ".join(f"{v:g}" for v in losses[: index + 1]),
+            expected=wanted[index],
+            returned=returns[index],
         )
-    return Mistake(MISTAKES["early_wrong"], "early_wrong", history=history, expected=stop, returned=returned)
+    for index, (state, (_, best, bad)) in enumerate(zip(states, expected)):
+        if state["bad_epochs"] != bad or state["best"] is None or abs(state["best"] - best) > 1e-6:
+            raise Mistake(
+                MISTAKES["early_state"],
+                "early_state",
+                history=", ".join(f"{v:g}" for v in losses[: index + 1]),
+                best=best,
+                bad=bad,
+                got_best=state["best"],
+                got_bad=state["bad_epochs"],
+            )
 
 
 # ----------------------------------------------------------------------- random_shift
+
 
 def shifted(x: torch.Tensor, dy: int, dx: int) -> torch.Tensor:
     """x (C, H, W) moved down by dy and right by dx, zeros entering."""
@@ -287,8 +305,14 @@ def check_random_shift(student, device: str, n: int, c: int, size: int, m: int) 
             for dx in range(-m, m + 1)
         ):
             raise Mistake(MISTAKES["shift_wraps"], "shift_wraps")
-        if torch.equal(result, image.flip(-1)) or torch.equal(result, image.flip(-2)) or any(
-            torch.equal(shifted(image.flip(-1), dy, dx), result) for dy in range(-m, m + 1) for dx in range(-m, m + 1)
+        if (
+            torch.equal(result, image.flip(-1))
+            or torch.equal(result, image.flip(-2))
+            or any(
+                torch.equal(shifted(image.flip(-1), dy, dx), result)
+                for dy in range(-m, m + 1)
+                for dx in range(-m, m + 1)
+            )
         ):
             raise Mistake(MISTAKES["shift_flips"], "shift_flips")
         if found[i] is not None:
@@ -366,12 +390,16 @@ def same_optimizer_state(value: Any, expected: Any) -> bool:
     if isinstance(expected, torch.Tensor):
         return isinstance(value, torch.Tensor) and value.shape == expected.shape and torch.equal(value.cpu(), expected)
     if isinstance(expected, dict):
-        return isinstance(value, dict) and set(value) == set(expected) and all(
-            same_optimizer_state(value[k], expected[k]) for k in expected
+        return (
+            isinstance(value, dict)
+            and set(value) == set(expected)
+            and all(same_optimizer_state(value[k], expected[k]) for k in expected)
         )
     if isinstance(expected, (list, tuple)):
-        return isinstance(value, (list, tuple)) and len(value) == len(expected) and all(
-            same_optimizer_state(a, b) for a, b in zip(value, expected)
+        return (
+            isinstance(value, (list, tuple))
+            and len(value) == len(expected)
+            and all(same_optimizer_state(a, b) for a, b in zip(value, expected))
         )
     return value == expected
 
@@ -408,9 +436,7 @@ def check_save_checkpoint(student, optimizer: str, device: str) -> None:
     # Resumed from the student's file by the grader, training continues as if never stopped.
     resumed = probe(student, "resume_from", path, paths, optimizer, 5, device, RESUME_STEPS)
     straight = probe(student, "train", run, RESUME_STEPS)
-    checks.expect(
-        resumed["losses"] == straight, MISTAKES["checkpoint_resume_differs"], "checkpoint_resume_differs"
-    )
+    checks.expect(resumed["losses"] == straight, MISTAKES["checkpoint_resume_differs"], "checkpoint_resume_differs")
 
 
 def layout_of_student_save(student, optimizer: str, device: str) -> tuple[dict | None, str]:
@@ -454,8 +480,11 @@ def check_load_checkpoint(student, optimizer: str, saved_on: str, device: str) -
     except Mistake:
         returned_epoch = None
     checks.expect(
-        returned_epoch == epoch, MISTAKES["load_epoch"], "load_epoch", returned=checks.describe_type(returned)
-        if returned_epoch is None else returned_epoch, epoch=epoch
+        returned_epoch == epoch,
+        MISTAKES["load_epoch"],
+        "load_epoch",
+        returned=checks.describe_type(returned) if returned_epoch is None else returned_epoch,
+        epoch=epoch,
     )
     after = probe(student, "run_state", fresh)
     checks.expect(same_state(after["model"], restored["model"]), MISTAKES["load_no_model"], "load_no_model")
@@ -548,7 +577,9 @@ def check_optimizer_race(student, kind: str, makers: list[str], steps: int, devi
     )
     if not isinstance(result, dict) or set(result) != set(makers):
         raise Mistake(
-            MISTAKES["race_keys"], "race_keys", expected=sorted(makers),
+            MISTAKES["race_keys"],
+            "race_keys",
+            expected=sorted(makers),
             actual=sorted(result) if isinstance(result, dict) else checks.describe_type(result),
         )
     expected = reference_race(kind, makers, X, y, steps)
@@ -556,7 +587,9 @@ def check_optimizer_race(student, kind: str, makers: list[str], steps: int, devi
         curve = result[name]
         if not isinstance(curve, list) or not all(type(v) is float for v in curve):
             raise Mistake(MISTAKES["race_not_floats"], "race_not_floats", name=name, type=checks.describe_type(curve))
-        checks.expect(len(curve) == steps, MISTAKES["race_length"], "race_length", name=name, steps=steps, actual=len(curve))
+        checks.expect(
+            len(curve) == steps, MISTAKES["race_length"], "race_length", name=name, steps=steps, actual=len(curve)
+        )
 
     def close(a: list[float], b: list[float]) -> bool:
         return len(a) == len(b) and all(abs(u - v) <= 2e-3 * max(1.0, abs(v)) for u, v in zip(a, b))
