@@ -551,8 +551,8 @@ def reference_race(kind: str, makers: list[str], X: torch.Tensor, y: torch.Tenso
         for _ in range(steps):
             optimizer.zero_grad()
             loss = loss_fn(twin(X), y)
-            losses.append(float(loss))
             loss.backward()
+            losses.append(float(loss))  # the loss before the step, as the contract says
             optimizer.step()
         curves[name] = losses
     return curves
