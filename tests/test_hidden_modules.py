@@ -22,6 +22,8 @@ from grader.assignments.a04_cnn import probes as probes04
 from grader.assignments.a04_cnn import test_hidden as hidden04
 from grader.assignments.a05_transfer import common as common05
 from grader.assignments.a05_transfer import probes as probes05
+from grader.assignments.a06_regularization import common as common06
+from grader.assignments.a06_regularization import probes as probes06
 from grader.engine.protocol import Handle
 from grader.kit.local import InProcessStudent
 
@@ -39,6 +41,7 @@ def test_the_hidden_modules_are_found():
         "a04_cnn/hidden_forbid_conv.py",
         "a04_cnn/probes.py",
         "a05_transfer/probes.py",
+        "a06_regularization/probes.py",
         "a03_training/harness.py",
     }
 
@@ -79,6 +82,7 @@ def test_the_graders_send_the_modules_text():
         hidden_forbid_conv: [hidden04.FORBID_SOURCE],
         probes04: [common04.HAS_LAYER],
         probes05: [common05.INSPECT],
+        probes06: [common06.PROBES],
     }
     for module, sources in sent.items():
         text = Path(module.__file__).read_text(encoding="utf-8")

@@ -44,6 +44,7 @@ def test_every_assignment_has_grader_modules():
         "a03_training",
         "a04_cnn",
         "a05_transfer",
+        "a06_regularization",
     }
     assert {p.name for p in GRADER_MODULES} == {"test_public.py", "test_hidden.py"}
 

@@ -127,3 +127,27 @@ def test_blinding_changes_only_the_test_labels_and_is_undone():
     assert bool((blind_task[3] != real_task[3]).all()) and int(blind_task[3].max()) <= 4
     assert int((torch.tensor(y_loaded) != torch.tensor(load_digits(return_X_y=True)[1])).sum()) == 450
     assert all(torch.equal(a, b) for a, b in zip(real, digits_split()))
+
+
+def test_small_digits_are_the_first_ten_training_images_of_each_digit():
+    """06_regularization's set: 100 images, 10 per digit, all from the training part (in its
+    order), the same under blinding (only test labels change)."""
+    import torch
+
+    from grader.kit.data import blind_test_labels, digits_split, small_digits
+
+    X, y = small_digits()
+    X_train, y_train, X_test, _ = digits_split()
+    assert tuple(X.shape) == (100, 1, 8, 8) and X.dtype == torch.float32 and y.dtype == torch.int64
+    assert torch.bincount(y).tolist() == [10] * 10
+    rows = [int(torch.nonzero((X_train == image).flatten(1).all(1)).flatten()[0]) for image in X]
+    assert rows == sorted(rows) and torch.equal(y_train[rows], y)
+    for digit in range(10):  # the first ten of each digit, none skipped
+        assert [r for r in rows if y_train[r] == digit] == torch.nonzero(y_train == digit).flatten()[:10].tolist()
+    assert not any((X_test == image).flatten(1).all(1).any() for image in X)
+    restore = blind_test_labels(7)
+    try:
+        again = small_digits()
+    finally:
+        restore()
+    assert torch.equal(again[0], X) and torch.equal(again[1], y)

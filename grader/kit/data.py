@@ -3,6 +3,7 @@
     from grader.kit.data import make_signals, digits_split
     X, y = make_signals(600, seed=0)                # (600, 1, 128) float32, (600,) int64
     X_train, y_train, X_test, y_test = digits_split()  # (N, 1, 8, 8) float32 in [0, 1]
+    X_small, y_small = small_digits()                # 06: the first 10 training images of each digit
 
 `make_signals` draws noisy waveforms of three classes (0: seno, 1: quadrada, 2: dente de
 serra) with a random frequency, phase and amplitude each; a seed fixes the draw. The
@@ -65,6 +66,20 @@ def digits_split(test_fraction: float = 0.25, seed: int = 0):
         images(X[test]),
         torch.tensor(y[test], dtype=torch.int64),
     )
+
+
+SMALL_PER_DIGIT = 10  # 06_regularization: 100 images, few enough for a CNN to overfit visibly
+
+
+def small_digits(per_digit: int = SMALL_PER_DIGIT) -> tuple[torch.Tensor, torch.Tensor]:
+    """The first `per_digit` images of each digit in `digits_split()`'s training part (100
+    by default), in that part's order: (X, y) as `digits_split` gives them. Nothing of the
+    test split is in it."""
+    X_train, y_train, _, _ = digits_split()
+    keep = torch.zeros(len(y_train), dtype=torch.bool)
+    for digit in range(10):
+        keep[torch.nonzero(y_train == digit).flatten()[:per_digit]] = True
+    return X_train[keep], y_train[keep]
 
 
 def _split(y: np.ndarray, test_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
