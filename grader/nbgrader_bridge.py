@@ -66,6 +66,38 @@ def configure(c) -> None:
     c.OverwriteCells.add_missing_cells = True
     c.Execute.timeout = 60  # `nbgrader validate` still runs a kernel: one cell's limit
     c.Autograde.autograde_preprocessors = autograde_preprocessors()
+    check_metadata_schema_once()
+
+
+class _SchemaCheckedOnce:
+    """`jsonschema` as nbgrader's metadata validator sees it, with `validate` building one
+    validator per schema. nbgrader calls `jsonschema.validate(cell_metadata, schema)` for
+    every cell, which first checks the schema itself against its metaschema each time: most
+    of the CheckCellMetadata step (some 0.1 s of a core per notebook). The schema is
+    nbgrader's own and fixed; the cells are validated exactly as before."""
+
+    def __init__(self, module) -> None:
+        self._module, self._validators = module, {}
+
+    def validate(self, instance, schema) -> None:
+        validator = self._validators.get(id(schema))
+        if validator is None or validator.schema is not schema:
+            cls = self._module.validators.validator_for(schema)
+            cls.check_schema(schema)
+            validator = self._validators[id(schema)] = cls(schema)
+        error = self._module.exceptions.best_match(validator.iter_errors(instance))
+        if error is not None:
+            raise error
+
+    def __getattr__(self, name: str):
+        return getattr(self._module, name)
+
+
+def check_metadata_schema_once() -> None:
+    import nbgrader.nbgraderformat.common as common
+
+    if not isinstance(common.jsonschema, _SchemaCheckedOnce):
+        common.jsonschema = _SchemaCheckedOnce(common.jsonschema)
 
 
 def autograde_preprocessors() -> list[type]:

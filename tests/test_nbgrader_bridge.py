@@ -8,6 +8,7 @@ import sys
 import warnings
 
 import nbformat
+import pytest
 from nbgrader.converters.autograde import Autograde
 from nbgrader.preprocessors import Execute
 
@@ -93,3 +94,28 @@ def test_warnings_logs_and_stderr_go_to_the_log_file(tmp_path, capsys):
     assert "noise" not in captured.err + captured.out and "boom" not in captured.err
     text = path.read_text(encoding="utf-8")
     assert all(s in text for s in ("SAWarning-like noise", "nbgrader says something", "boom", "===== done"))
+
+
+def test_nbgrader_validates_cell_metadata_as_before_with_its_schema_checked_once():
+    import jsonschema
+    from nbformat.v4 import new_code_cell
+    from nbgrader.nbgraderformat.v3 import MetadataValidatorV3
+
+    from grader.nbgrader_bridge import check_metadata_schema_once
+
+    check_metadata_schema_once()
+    check_metadata_schema_once()  # idempotent: never wrapped twice
+    validator = MetadataValidatorV3()
+    good = {
+        "grade": True,
+        "grade_id": "test_x",
+        "locked": True,
+        "points": 1,
+        "schema_version": 3,
+        "solution": False,
+        "task": False,
+    }
+    validator.validate_cell(new_code_cell("1", metadata={"nbgrader": good}))
+    for bad in ({**good, "points": "um"}, {k: v for k, v in good.items() if k != "grade_id"}):
+        with pytest.raises(jsonschema.ValidationError):
+            validator.validate_cell(new_code_cell("1", metadata={"nbgrader": bad}))
