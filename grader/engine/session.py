@@ -531,12 +531,19 @@ class StudentSession:
         return value
 
     def call_many(
-        self, name: str, calls: list[tuple], *, device: Any = None, timeout: float | None = None
+        self,
+        name: str,
+        calls: list[tuple],
+        *,
+        device: Any = None,
+        timeout: float | None = None,
+        return_args: bool = False,
     ) -> list[Any]:
         """`[call(name, *args, device=device) for args in calls]` in one round trip to the
         student's process (for graders that probe a function on many small inputs): each call
         seeded, time-limited and checked for changed inputs as `call` does, and the first
-        failure raised as `call` would raise it."""
+        failure raised as `call` would raise it. `return_args`, as in `call`: each item is
+        (value, args after the call), left for the grader to check."""
         if not calls:
             return []
         per_call = timeout or self.limits.call_seconds
@@ -550,10 +557,11 @@ class StudentSession:
         replies = self._request(name, message, per_call * len(calls))
         if not isinstance(replies, list) or len(replies) != len(calls):
             raise StudentError(name, error="malformed reply")
-        return [
-            self._checked_inputs(name, reply, tuple(args), {}, device, check=True)[0]
+        checked = [
+            self._checked_inputs(name, reply, tuple(args), {}, device, check=not return_args)
             for args, reply in zip(calls, replies)
         ]
+        return checked if return_args else [value for value, _ in checked]
 
     def _checked_inputs(
         self, name: str, reply: Any, args: tuple, kwargs: dict, device: Any, check: bool

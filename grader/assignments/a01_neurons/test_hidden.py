@@ -141,17 +141,20 @@ def test_step_integer_input(student, device):
 
 
 def activation_check(student, device, name, reference, dtype, extra_mistake=None):
-    for i, shape in enumerate(SHAPES):
-        z = random_z(20 + i, shape, dtype)
-        got, (z_after,) = student.call(name, z, device=device, return_args=True)
+    zs = [random_z(20 + i, shape, dtype) for i, shape in enumerate(SHAPES)]
+    big = torch.tensor([-1e4, -500.0, -50.0, 0.0, 50.0, 500.0, 1e4], dtype=dtype)
+    # every input in one round trip to the student's process, checked in this order
+    replies = student.call_many(name, [(z,) for z in [*zs, big]], device=device, return_args=True)
+    for z, (got, (z_after,)) in zip(zs, replies):
         got = checks.tensor_on(got, f"{name}(z)", device, dtype)
         expected = reference(z)
         if extra_mistake is not None:
             extra_mistake(got, z)
         checks.close(got, expected, f"{name}(z)")
         unchanged(z, z_after)
-    big = torch.tensor([-1e4, -500.0, -50.0, 0.0, 50.0, 500.0, 1e4], dtype=dtype)
-    got = checks.tensor(student.call(name, big, device=device), f"{name}(z grande)")
+    got, (big_after,) = replies[-1]
+    unchanged(big, big_after)
+    got = checks.tensor(got, f"{name}(z grande)")
     checks.finite(got, f"{name}(z grande)", MISTAKES["large_inputs"], "large_inputs")
     checks.close(got, reference(big), f"{name}(z grande)")
 
