@@ -12,10 +12,13 @@ from grader.i18n import Text
 from grader.personal import Params, Personal
 
 
+AT_LEAST_K_GATES = [(n, k) for n in range(3, 8) for k in range(2, n)]  # K strictly between OR (1) and AND (n)
+
+
 def draw_at_least_k(rng: random.Random) -> Params:
-    """A gate "at least K of N_ENTRADAS" with 3 to 7 inputs; K strictly between OR (1) and AND (n)."""
-    n = rng.randint(3, 7)
-    return {"N_ENTRADAS": n, "K": rng.randint(2, n - 1)}
+    """A gate "at least K of N_ENTRADAS", one of the 15 with 3 to 7 inputs, each as likely."""
+    n, k = rng.choice(AT_LEAST_K_GATES)
+    return {"N_ENTRADAS": n, "K": k}
 
 
 # Exercises whose numbers change from student to student (grader.personal): the notebook's
