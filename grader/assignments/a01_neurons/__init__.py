@@ -11,7 +11,6 @@ import random
 from grader.i18n import Text
 from grader.personal import Params, Personal
 
-
 AT_LEAST_K_GATES = [(n, k) for n in range(3, 8) for k in range(2, n)]  # K strictly between OR (1) and AND (n)
 
 
