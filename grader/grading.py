@@ -85,7 +85,7 @@ def grade_submission(
         limits=options.limits,
         settings=options.launch,
     )
-    student_params, personal_flags = personal_variant(assignment, submission, student or None)
+    student_params, personal_flags = personal_variant(assignment, submission, student or None, options.public_only)
     # here, not at the top: the coordinator, which only hands out submissions and writes
     # results, never imports torch (the plugin's checks do); grading processes do
     from grader.plugin import GradingPlugin, available_devices, run_pytest
@@ -126,17 +126,23 @@ def grade_submission(
     return redact_results(results, secret, options.lang)
 
 
-def personal_variant(assignment: Assignment, submission, student: str | None) -> tuple[dict, list]:
+def personal_variant(
+    assignment: Assignment, submission, student: str | None, self_check: bool = False
+) -> tuple[dict, list]:
     """The student's own numbers for each exercise with per-student variants, recomputed from
     the student id and the course secret (never read from the notebook), and the flags of a
-    notebook whose numbers are someone else's. Without a secret: the defaults, no flags."""
+    notebook whose numbers are someone else's. Without a secret: the defaults (a notebook
+    released with its own numbers is then flagged), or for a student's own public checks
+    (`self_check`) the numbers its metadata records."""
     from grader import personal
 
     if not personal.declared(assignment.id):
         return {}, []
+    if self_check:
+        return personal.from_metadata(assignment.id, submission.notebook), []
     config = personal.settings(assignment.root)
     if config.secret is None:
-        return personal.defaults(assignment.id), []
+        return personal.defaults(assignment.id), personal.no_secret_flags(submission.notebook)
     student = student or personal.student_from_path(submission.path, assignment.id)
     own = personal.params_for(assignment.id, student, config)
     return own, personal.mismatch_flags(submission.notebook, student, own)

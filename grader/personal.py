@@ -211,6 +211,21 @@ OTHER_STUDENT = Text(
 )
 
 
+NO_SECRET = Text(
+    pt="Este notebook foi liberado com números próprios do aluno, mas a correção rodou sem o segredo do curso "
+    "(GRADER_SECRET): foi corrigido com os números padrão.",
+    en="This notebook was released with the student's own numbers, but grading ran without the course secret "
+    "(GRADER_SECRET): it was graded with the default numbers.",
+)
+
+
+def no_secret_flags(notebook: dict | None) -> list[Flag]:
+    """Grading without the secret a notebook released for one student: say so (its grade is suspect)."""
+    meta = (notebook or {}).get("metadata", {})
+    recorded = meta.get("grader", {}).get(METADATA_KEY) if isinstance(meta, dict) else None
+    return [Flag.of("no_secret", None, NO_SECRET)] if recorded else []
+
+
 def _shown(params: Mapping) -> str:
     return ", ".join(f"{k} = {v}" for k, v in sorted(params.items()))
 

@@ -213,3 +213,17 @@ def test_self_checks_in_the_notebook_use_its_own_numbers():
     assert outcome(answered(reference, {"N_ENTRADAS": 7, "K": 5})) == "passed"
     assert outcome({"N_ENTRADAS": 7, "K": 5, EXERCISE: 2}) != "passed"  # right only for the default K = 2
     assert outcome({EXERCISE: 2}) == "passed"  # no parameter cell run: the defaults
+
+
+def test_without_the_secret_a_personal_notebook_is_flagged_and_its_own_checks_use_its_metadata(monkeypatch):
+    from grader.grading import personal_variant
+    from grader.notebook import Submission
+
+    alice = "aluno03@exemplo.br"
+    own = personal.params_for(A, alice, SECRET)
+    notebook = personal.render(typed_in_release(A), A, alice, own, {})
+    submission = Submission(Path("alice.ipynb"), [], notebook=notebook)
+    assert personal_variant(load_assignment(A), submission, None, self_check=True) == (own, [])
+    monkeypatch.delenv(personal.SECRET_ENV, raising=False)
+    params, flags = personal_variant(load_assignment(A), submission, None)
+    assert params == personal.defaults(A) and [f.code for f in flags] == ["no_secret"]
