@@ -60,7 +60,7 @@ class Settings:
 def settings(course: Path | None = None) -> Settings:
     """The course's secret and version count: environment first, then nbgrader_config.py."""
     config = _nbgrader_personal(course) if course else {}
-    secret: bytes | None = os.environ.get(SECRET_ENV, "").encode() or None
+    secret: bytes | None = os.environ.get(SECRET_ENV, "").strip().encode() or None
     if secret is None and config.get("secret_file"):
         secret = Path(config["secret_file"]).expanduser().read_bytes().strip() or None
     versions = os.environ.get(VERSIONS_ENV) or config.get("versions")

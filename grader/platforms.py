@@ -242,6 +242,20 @@ def find_submission(folder: Path) -> Path:
 # --------------------------------------------------------------------------- grading in the container
 
 
+SECRET_NAME = "grader_secret"  # in the payload, beside CONFIG_NAME (grader.export.write_secret)
+
+
+def use_payload_secret(payload: Path, config: dict) -> None:
+    """The course secret and version count `grader export` packed, for grader.personal (only
+    the grading process's environment: student processes never get GRADER_SECRET)."""
+    from grader.personal import SECRET_ENV, VERSIONS_ENV
+
+    if (payload / SECRET_NAME).exists():
+        os.environ[SECRET_ENV] = (payload / SECRET_NAME).read_text(encoding="utf-8").strip()
+    if config.get("versions"):
+        os.environ[VERSIONS_ENV] = str(config["versions"])
+
+
 def read_config(path: Path) -> dict:
     """What `grader export` baked in: the assignment, language, sandbox, visibility, limits."""
     config = json.loads(path.read_text(encoding="utf-8"))
@@ -289,6 +303,7 @@ def grade_in_container(
     payload = config_path.parent
     os.environ["GRADER_COURSE_ROOT"] = str(payload / "course")
     os.environ["GRADER_SANDBOX"] = "none" if config["sandbox"] == "none" else "auto"
+    use_payload_secret(payload, config)
     lang = lang if lang in LANGUAGES else config["lang"]
 
     from grader.course import load_assignment

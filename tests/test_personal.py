@@ -227,3 +227,28 @@ def test_without_the_secret_a_personal_notebook_is_flagged_and_its_own_checks_us
     monkeypatch.delenv(personal.SECRET_ENV, raising=False)
     params, flags = personal_variant(load_assignment(A), submission, None)
     assert params == personal.defaults(A) and [f.code for f in flags] == ["no_secret"]
+
+
+def test_an_export_carries_the_secret_owner_only_and_the_container_uses_it(root, tmp_path, monkeypatch):
+    import os
+    import stat
+
+    from grader import export
+    from grader.platforms import SECRET_NAME, use_payload_secret
+
+    monkeypatch.setattr(export, "build_wheel", lambda root, folder: None)  # the wheel is not what this checks
+    monkeypatch.setenv(personal.SECRET_ENV, "exported secret")
+    monkeypatch.setenv(personal.VERSIONS_ENV, "3")
+    for assignment_id in (A, "02_tensors"):  # 02 declares no per-student numbers: no secret travels
+        export.write_payload(
+            assignment_id, tmp_path / assignment_id, lang="pt", sandbox="auto", visibility="visible", limits={}
+        )
+    assert not (tmp_path / "02_tensors" / SECRET_NAME).exists()
+    secret = tmp_path / A / SECRET_NAME
+    assert stat.S_IMODE(secret.stat().st_mode) == 0o600
+    config = json.loads((tmp_path / A / "grader_export.json").read_text(encoding="utf-8"))
+    assert config["versions"] == 3 and "exported secret" not in json.dumps(config)
+    monkeypatch.delenv(personal.SECRET_ENV)
+    monkeypatch.delenv(personal.VERSIONS_ENV)
+    use_payload_secret(tmp_path / A, config)
+    assert os.environ[personal.SECRET_ENV] == "exported secret" and os.environ[personal.VERSIONS_ENV] == "3"
