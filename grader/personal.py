@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import ast
 import copy
+import functools
 import hashlib
 import hmac
 import importlib
@@ -59,14 +60,17 @@ class Settings:
 
 def settings(course: Path | None = None) -> Settings:
     """The course's secret and version count: environment first, then nbgrader_config.py."""
-    config = _nbgrader_personal(course) if course else {}
     secret: bytes | None = os.environ.get(SECRET_ENV, "").strip().encode() or None
-    if secret is None and config.get("secret_file"):
-        secret = Path(config["secret_file"]).expanduser().read_bytes().strip() or None
-    versions = os.environ.get(VERSIONS_ENV) or config.get("versions")
+    versions = os.environ.get(VERSIONS_ENV)
+    if course is not None and (secret is None or not versions):
+        config = _nbgrader_personal(course.resolve())
+        if secret is None and config.get("secret_file"):
+            secret = Path(config["secret_file"]).expanduser().read_bytes().strip() or None
+        versions = versions or config.get("versions")
     return Settings(secret, int(versions) if versions else None)
 
 
+@functools.cache  # once per grading process: it runs the course's nbgrader_config.py
 def _nbgrader_personal(course: Path) -> dict:
     """`c.Personal.*` in the course's nbgrader_config.py (read by traitlets, as nbgrader does)."""
     if not (course / "nbgrader_config.py").exists():
@@ -74,7 +78,7 @@ def _nbgrader_personal(course: Path) -> dict:
     from traitlets.config.loader import PyFileConfigLoader
 
     config = PyFileConfigLoader("nbgrader_config.py", path=str(course)).load_config()
-    return {k: v for k, v in config.get("Personal", {}).items()}
+    return dict(config.get("Personal", {}))
 
 
 def declared(assignment_id: str) -> dict[str, Personal]:

@@ -62,9 +62,10 @@ def test_the_secret_from_the_environment_or_the_file_nbgrader_config_names(tmp_p
     secret_file = tmp_path / "outside-the-course" / "secret"
     secret_file.parent.mkdir()
     secret_file.write_text("from the file\n", encoding="utf-8")
-    course = tmp_path / "course"
+    plain, course = tmp_path / "plain", tmp_path / "course"
+    plain.mkdir()
     course.mkdir()
-    assert personal.settings(course) == personal.Settings()
+    assert personal.settings(plain) == personal.Settings()
     (course / "nbgrader_config.py").write_text(
         f"c = get_config()\nc.Personal.secret_file = {str(secret_file)!r}\nc.Personal.versions = 4\n", encoding="utf-8"
     )
@@ -252,3 +253,28 @@ def test_an_export_carries_the_secret_owner_only_and_the_container_uses_it(root,
     monkeypatch.delenv(personal.VERSIONS_ENV)
     use_payload_secret(tmp_path / A, config)
     assert os.environ[personal.SECRET_ENV] == "exported secret" and os.environ[personal.VERSIONS_ENV] == "3"
+
+
+def test_hidden_inputs_still_come_from_the_graders_own_seeds():
+    class Recorder:
+        """A stand-in student that records the seed each grader hands it."""
+
+        def __init__(self, seeds: list) -> None:
+            self.seeds = seeds
+
+        def set_exercise(self, exercise, seed):
+            self.seeds.append((exercise, seed))
+
+        def get(self, name):
+            return 2
+
+    def seeds(params: dict) -> list:
+        recorded: list = []
+        assignment = load_assignment(A)
+        plugin = GradingPlugin(lambda: Recorder(recorded), assignment.order, params={EXERCISE: params})
+        folder = Path(__file__).resolve().parent.parent / "grader" / "assignments" / "a01_neurons"
+        run_pytest(plugin, [str(folder / "test_hidden.py")])
+        return recorded
+
+    first = seeds({"N_ENTRADAS": 3, "K": 2})
+    assert first and first == seeds({"N_ENTRADAS": 7, "K": 5})
