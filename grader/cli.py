@@ -224,6 +224,25 @@ def cmd_release(args) -> int:
     print(f"student bundle: {folder}/")
     wheel = build_kit_wheel(args.assignment, folder)  # in the bundle: `%pip install` it in Colab or Kaggle
     print(f"student kit (pip install it): {wheel}")
+    if args.roster:
+        return release_per_student(args)
+    return 0
+
+
+def release_per_student(args) -> int:
+    """`release ID --roster roster.csv`: each student's notebook with their own numbers."""
+    from grader import personal
+    from grader.course import course_root, read_notebook
+
+    config = personal.settings(course_root())
+    if config.secret is None:
+        print(f"--roster needs the course secret: set {personal.SECRET_ENV} (see README)", file=sys.stderr)
+        return 2
+    release = read_notebook(course_root() / "exercises" / args.assignment / f"{args.assignment}.ipynb")
+    roster = personal.read_roster(Path(args.roster))
+    table = personal.release_roster(args.assignment, release, roster, Path(args.out), config)
+    print(f"{len(roster)} student notebooks: {Path(args.out) / (args.assignment + '-students')}/")
+    print(f"instructor's table (keep it from students): {table}")
     return 0
 
 
@@ -359,6 +378,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     release.add_argument("assignment")
     release.add_argument("--out", default="dist")
+    release.add_argument(
+        "--roster", help="CSV of student ids: also one notebook per student with their own numbers (grader.personal)"
+    )
     release.set_defaults(func=cmd_release)
 
     export = sub.add_parser("export", help="pack an assignment's graders for Gradescope or PrairieLearn")

@@ -6,6 +6,8 @@ Both targets carry one payload, installed by the same `setup.sh`:
     setup.sh               install: a virtualenv with torch's CPU build, the package's
                            runtime dependencies and the package itself, from the wheel below
     grader_export.json     the assignment, language, sandbox, hidden tests' visibility, limits
+    grader_secret          the course secret, for an assignment with per-student numbers
+                           (`grader.personal`), when GRADER_SECRET is set at export
     wheels/grader-*.whl    this checkout's package (graders, hidden ones included: the payload
                            is for the platform, never for students)
     course/source/<id>/    the source notebook (the references and the points)
@@ -160,8 +162,25 @@ def write_payload(
         shutil.copy(notebook, folder / "course" / kind / assignment_id / notebook.name)
     build_wheel(root, folder / "wheels")
     config = {"assignment": assignment_id, "lang": lang, "sandbox": sandbox, "hidden_visibility": visibility}
+    config.update(write_secret(assignment_id, folder, root))
     (folder / CONFIG_NAME).write_text(json.dumps({**config, "limits": limits}, indent=2) + "\n", encoding="utf-8")
     _script(folder / "setup.sh", SETUP_SH.format(venv=VENV, torch=TORCH_VERSION))
+
+
+def write_secret(assignment_id: str, folder: Path, root: Path) -> dict:
+    """An assignment with per-student numbers (grader.personal) needs the course secret where
+    it is graded: the payload's SECRET_NAME, owner-only, locked away from student processes
+    with the rest of the payload. Returns the config entries it adds (the version count)."""
+    from grader import personal
+    from grader.platforms import SECRET_NAME
+
+    config = personal.settings(root)
+    if not personal.declared(assignment_id) or config.secret is None:
+        return {}
+    path = folder / SECRET_NAME
+    path.touch(mode=0o600)
+    path.write_bytes(config.secret)
+    return {"versions": config.versions} if config.versions else {}
 
 
 def _script(path: Path, text: str) -> None:

@@ -64,8 +64,12 @@ class GradeOptions:
         return LaunchSettings(hidden=self.hidden, gpu_memory_fraction=self.gpu_share / max(self.processes, 1))
 
 
-def grade_submission(path: Path, assignment: Assignment, options: GradeOptions, name: str | None = None) -> dict:
-    """Grade one submission; never raises for anything the submission does."""
+def grade_submission(
+    path: Path, assignment: Assignment, options: GradeOptions, name: str | None = None, student: str | None = None
+) -> dict:
+    """Grade one submission; never raises for anything the submission does. `student`: the
+    student id (nbgrader's, the platform's); by default the one the path gives
+    (`grader.personal.student_from_path`), used only where the assignment has per-student numbers."""
     started = time.monotonic()
     name = name or path.stem
     try:
@@ -81,6 +85,7 @@ def grade_submission(path: Path, assignment: Assignment, options: GradeOptions, 
         limits=options.limits,
         settings=options.launch,
     )
+    student_params, personal_flags = personal_variant(assignment, submission, student or None, options.public_only)
     # here, not at the top: the coordinator, which only hands out submissions and writes
     # results, never imports torch (the plugin's checks do); grading processes do
     from grader.plugin import GradingPlugin, available_devices, run_pytest
@@ -91,6 +96,7 @@ def grade_submission(path: Path, assignment: Assignment, options: GradeOptions, 
         lang=options.lang,
         devices=options.devices or available_devices(),
         reference_factory=assignment.reference_namespace,
+        params=student_params,
     )
     try:
         run_pytest(plugin, grader_files(assignment.id, options.public_only))
@@ -99,6 +105,7 @@ def grade_submission(path: Path, assignment: Assignment, options: GradeOptions, 
     if plugin.collection_errors:
         raise RuntimeError("grader modules failed to load:\n" + "\n".join(plugin.collection_errors))
     flags = notebook_flags(submission.notebook, assignment.release_shape) if submission.notebook else []
+    flags += personal_flags
     notes = [w.render(options.lang) for w in submission.warnings] + cell_notes(session.cell_results, options.lang)
     results = build_results(
         assignment,
@@ -117,6 +124,28 @@ def grade_submission(path: Path, assignment: Assignment, options: GradeOptions, 
         public=public_text(assignment.id, assignment.root),
     )
     return redact_results(results, secret, options.lang)
+
+
+def personal_variant(
+    assignment: Assignment, submission, student: str | None, self_check: bool = False
+) -> tuple[dict, list]:
+    """The student's own numbers for each exercise with per-student variants, recomputed from
+    the student id and the course secret (never read from the notebook), and the flags of a
+    notebook whose numbers are someone else's. Without a secret: the defaults (a notebook
+    released with its own numbers is then flagged), or for a student's own public checks
+    (`self_check`) the numbers its metadata records."""
+    from grader import personal
+
+    if not personal.declared(assignment.id):
+        return {}, []
+    if self_check:
+        return personal.from_metadata(assignment.id, submission.notebook), []
+    config = personal.settings(assignment.root)
+    if config.secret is None:
+        return personal.defaults(assignment.id), personal.no_secret_flags(submission.notebook)
+    student = student or personal.student_from_path(submission.path, assignment.id)
+    own = personal.params_for(assignment.id, student, config)
+    return own, personal.mismatch_flags(submission.notebook, student, own)
 
 
 def removed_test_cells(submission, assignment: Assignment) -> frozenset[str]:
@@ -215,9 +244,11 @@ def grade_path(path: str, name: str) -> dict:
     return safe_grade(Path(path), name, _worker_state["assignment"], _worker_state["options"])
 
 
-def safe_grade(path: Path, name: str, assignment: Assignment, options: GradeOptions) -> dict:
+def safe_grade(
+    path: Path, name: str, assignment: Assignment, options: GradeOptions, student: str | None = None
+) -> dict:
     try:
-        return grade_submission(path, assignment, options, name)
+        return grade_submission(path, assignment, options, name, student)
     except Exception as exc:  # a grader bug must not stop the batch; the result says so
         message = Text(
             pt="Erro interno do corretor ao avaliar esta entrega: {error}",

@@ -198,7 +198,7 @@ def engine_result(path: Path, assignment_id: str, student: str, results_director
     from grader.grading import safe_grade
 
     assignment = load_assignment(assignment_id, options.course_root)
-    return safe_grade(path, f"{student}-{path.stem}", assignment, options)
+    return safe_grade(path, f"{student}-{path.stem}", assignment, options, student)
 
 
 # --------------------------------------------------------------------------- autograde

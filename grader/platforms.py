@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Literal, TypedDict
 
 from grader.i18n import LANGUAGES, Text
+from grader.personal import student_from_gradescope
 
 VISIBILITIES = ("hidden", "after_due_date", "after_published", "visible")  # Gradescope's
 SANDBOXES = ("auto", "bwrap", "none")
@@ -241,6 +242,20 @@ def find_submission(folder: Path) -> Path:
 # --------------------------------------------------------------------------- grading in the container
 
 
+SECRET_NAME = "grader_secret"  # in the payload, beside CONFIG_NAME (grader.export.write_secret)
+
+
+def use_payload_secret(payload: Path, config: dict) -> None:
+    """The course secret and version count `grader export` packed, for grader.personal (only
+    the grading process's environment: student processes never get GRADER_SECRET)."""
+    from grader.personal import SECRET_ENV, VERSIONS_ENV
+
+    if (payload / SECRET_NAME).exists():
+        os.environ[SECRET_ENV] = (payload / SECRET_NAME).read_text(encoding="utf-8").strip()
+    if config.get("versions"):
+        os.environ[VERSIONS_ENV] = str(config["versions"])
+
+
 def read_config(path: Path) -> dict:
     """What `grader export` baked in: the assignment, language, sandbox, visibility, limits."""
     config = json.loads(path.read_text(encoding="utf-8"))
@@ -276,13 +291,19 @@ def hidden_grader_files(assignment_id: str) -> list[Path]:
 
 
 def grade_in_container(
-    submission_folder: Path, results_folder: Path, config_path: Path, lang: str | None = None
+    submission_folder: Path,
+    results_folder: Path,
+    config_path: Path,
+    lang: str | None = None,
+    student: str | None = None,
 ) -> dict:
-    """Grade the one submission in `submission_folder` as `config_path` says; our results dict."""
+    """Grade the one submission in `submission_folder` as `config_path` says; our results dict.
+    `student`: the platform's student id (per-student variants, `grader.personal`)."""
     config = read_config(config_path)
     payload = config_path.parent
     os.environ["GRADER_COURSE_ROOT"] = str(payload / "course")
     os.environ["GRADER_SANDBOX"] = "none" if config["sandbox"] == "none" else "auto"
+    use_payload_secret(payload, config)
     lang = lang if lang in LANGUAGES else config["lang"]
 
     from grader.course import load_assignment
@@ -309,7 +330,7 @@ def grade_in_container(
         path = find_submission(submission_folder)
     except NoSubmission as exc:
         return not_graded(assignment, "submission", options, exc.render(lang), elapsed=time.monotonic() - started)
-    return safe_grade(path, path.stem, assignment, options)
+    return safe_grade(path, path.stem, assignment, options, student)
 
 
 def run_gradescope(root: Path, config_path: Path) -> dict:
@@ -319,7 +340,8 @@ def run_gradescope(root: Path, config_path: Path) -> dict:
     results_folder = root / "results"
     results_folder.mkdir(parents=True, exist_ok=True)
     config = read_config(config_path)
-    ours = grade_in_container(root / "submission", results_folder, config_path)
+    student = student_from_gradescope(root / "submission_metadata.json")
+    ours = grade_in_container(root / "submission", results_folder, config_path, student=student)
     write_json_atomic(results_folder / "results.json", to_gradescope(ours, config["hidden_visibility"]))
     return ours
 
@@ -338,7 +360,9 @@ def run_prairielearn(root: Path, config_path: Path) -> dict:
         data = {}
     params = data.get("params") if isinstance(data, dict) else None
     lang = params.get("lang") if isinstance(params, dict) else None
-    ours = grade_in_container(root / "student", results_folder, config_path, lang=lang)
+    # PrairieLearn's own variants come from the question's params; ours from its student id, where given
+    student = params.get("student") if isinstance(params, dict) else None
+    ours = grade_in_container(root / "student", results_folder, config_path, lang=lang, student=student)
     write_json_atomic(results_folder / "results.json", to_prairielearn(ours))
     return ours
 

@@ -9,7 +9,8 @@ Graders are plain pytest tests marked with the exercise they check:
 
 Fixtures: `student` (the submission's student process, or the notebook's namespace for
 in-notebook self-checks), `device` (each available device in turn: "cpu", and "cuda"
-where it is available), `lang`. Hidden graders may also use `reference` (the reference
+where it is available), `lang`, `params` (the student's numbers for an exercise with
+per-student variants, `grader.personal`). Hidden graders may also use `reference` (the reference
 solutions, run in the grading process). The plugin records each test's outcome and
 feedback; `grader.results` turns the records into a results.json.
 """
@@ -19,7 +20,7 @@ from __future__ import annotations
 import os
 import traceback
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -64,6 +65,7 @@ class GradingPlugin:
         devices: tuple[str, ...] = ("cpu",),
         only: str | None = None,
         reference_factory: Callable[[], dict] | None = None,
+        params: Mapping[str, dict] | None = None,
     ) -> None:
         self.student_factory = student_factory
         self.order = order
@@ -71,6 +73,7 @@ class GradingPlugin:
         self.devices = devices
         self.only = only
         self.reference_factory = reference_factory
+        self.student_params = dict(params or {})  # exercise -> this student's numbers (grader.personal)
         self.records: list[TestRecord] = []
         self.collection_errors: list[str] = []
         self._student: Any = None
@@ -107,6 +110,12 @@ class GradingPlugin:
         exercise = exercise_of(request.node)
         self._student.set_exercise(exercise, seed=zlib.crc32(request.node.nodeid.encode()) % 2**31)
         return self._student
+
+    @pytest.fixture
+    def params(self, request: pytest.FixtureRequest) -> dict:
+        """The numbers of this student's variant of the exercise (grader.personal): recomputed
+        from the student id when grading, the defaults where no student id is known."""
+        return dict(self.student_params.get(exercise_of(request.node) or "", {}))
 
     @pytest.fixture
     def lang(self) -> str:

@@ -319,7 +319,7 @@ def write_json_atomic(path: Path, data: dict) -> None:
 
 
 def gradebook_rows(assignment: Assignment, results: list[dict]) -> list[list]:
-    header = ["submission", *assignment.order, "total", "max"]
+    header = ["submission", *assignment.order, "total", "max", "flags"]
     rows = [header]
     for result in results:
         exercises = result["extra_data"]["exercises"]
@@ -329,6 +329,8 @@ def gradebook_rows(assignment: Assignment, results: list[dict]) -> list[list]:
                 *(exercises[e]["score"] for e in assignment.order),
                 result["score"],
                 result["max_score"],
+                # what an instructor should look at (a copied notebook: `other_params`), by code
+                " ".join(dict.fromkeys(f["code"] for f in review_flags(result))),
             ]
         )
     return rows

@@ -54,8 +54,8 @@ def batch(tmp_path_factory, root):
 
 def test_typed_in_release_gets_full_marks(batch):
     results, _, _ = batch
-    assert results["typed_in"]["score"] == results["typed_in"]["max_score"] == 19
-    assert results["as_script"]["score"] == 19
+    assert results["typed_in"]["score"] == results["typed_in"]["max_score"] == 20
+    assert results["as_script"]["score"] == 20
 
 
 def test_syntax_error_costs_only_its_exercise(batch):
@@ -79,7 +79,7 @@ def test_results_json_schema(batch):
     for path in paths:
         data = json.loads((out / f"{path.stem}.json").read_text(encoding="utf-8"))
         assert set(data) >= {"score", "max_score", "tests", "output", "extra_data"}
-        assert data["max_score"] == 19
+        assert data["max_score"] == 20
         total = 0.0
         for test in data["tests"]:
             assert set(test) >= {"name", "score", "max_score", "status", "output", "extra_data"}
@@ -89,7 +89,7 @@ def test_results_json_schema(batch):
             total += test["score"]
         assert abs(total - data["score"]) < 1e-3
         per_exercise = sum(e["max_score"] for e in data["extra_data"]["exercises"].values())
-        assert per_exercise == 19
+        assert per_exercise == 20
 
 
 def test_gradebook_csv(batch, tmp_path):
@@ -99,9 +99,9 @@ def test_gradebook_csv(batch, tmp_path):
     path = tmp_path / "g.csv"
     write_gradebook(path, load_assignment(A), [results[p.stem] for p in paths])
     rows = list(csv.reader(path.open(encoding="utf-8")))
-    assert rows[0] == ["submission", *load_assignment(A).order, "total", "max"]
+    assert rows[0] == ["submission", *load_assignment(A).order, "total", "max", "flags"]
     assert len(rows) == 1 + len(paths)
-    assert {r[0]: float(r[-2]) for r in rows[1:]}["typed_in"] == 19
+    assert {r[0]: float(r[-3]) for r in rows[1:]}["typed_in"] == 20
 
 
 @pytest.mark.slow  # the batch graded a second time
@@ -136,7 +136,7 @@ def test_resume_grades_a_resubmitted_file_again(batch, tmp_path):
     mine = folder / "typed_in.ipynb"
     shutil.copy(typed, mine)
     first = grade_batch([mine], A, tmp_path / "out", GradeOptions())[0]
-    assert first["score"] == 19
+    assert first["score"] == 20
     mutant = next(v for v in load_variants(A) if v.breaks == "step")
     mine.write_text(json.dumps(typed_in_release(A, mutant)), encoding="utf-8")
     again = grade_batch([mine], A, tmp_path / "out", GradeOptions(), resume=True)[0]
@@ -251,7 +251,7 @@ def test_resume_grades_again_what_the_grader_failed(batch, tmp_path):
     shutil.copy(out / LEDGER, tmp_path / LEDGER)
     chosen = [p for p in paths if p.stem in ("typed_in", "truncated")]
     results = dict(zip((p.stem for p in chosen), grade_batch(chosen, A, tmp_path, GradeOptions(), resume=True)))
-    assert results["typed_in"]["score"] == 19 and not results["typed_in"]["extra_data"]["grader_error"]
+    assert results["typed_in"]["score"] == 20 and not results["typed_in"]["extra_data"]["grader_error"]
     assert results["truncated"]["output"] == "kept"
 
 

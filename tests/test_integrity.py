@@ -248,4 +248,4 @@ def test_the_engine_grades_a_damaged_notebook_in_full_and_flags_it(root, tmp_pat
         assert extra["needs_review"] and {f["code"] for f in extra["flags"]} == DAMAGE[globals()[name]][0]
         assert all(f["en"] in results[name]["output"] for f in extra["flags"])
     table = summary_table(load_assignment(A), list(results.values()), "en")
-    assert "19/19 !" in table and "needs review" in table and "renamed: The cell `test_mcp_neuron`" in table
+    assert "20/20 !" in table and "needs review" in table and "renamed: The cell `test_mcp_neuron`" in table

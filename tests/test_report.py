@@ -54,12 +54,12 @@ def test_golden_summary(golden):
     out, _, _ = golden
     data = report_data(out)
     s = data.summary
-    assert (s.submissions, s.graded, s.max_score) == (9, 8, 19)
-    assert (s.full_marks, s.zero, s.minimum, s.maximum) == (2, 2, 0, 19)
-    # 2 references (19), 4 single mistakes (18), step_bool's partial credit (18.25), release and truncated (0)
-    assert sorted(data.scores) == [0, 0, 18, 18, 18, 18, 18.25, 19, 19]
-    assert s.mean == pytest.approx(128.25 / 9)
-    assert s.median == 18
+    assert (s.submissions, s.graded, s.max_score) == (9, 8, 20)
+    assert (s.full_marks, s.zero, s.minimum, s.maximum) == (2, 2, 0, 20)
+    # 2 references (20), 4 single mistakes (19), step_bool's partial credit (19.25), release and truncated (0)
+    assert sorted(data.scores) == [0, 0, 19, 19, 19, 19, 19.25, 20, 20]
+    assert s.mean == pytest.approx(135.25 / 9)
+    assert s.median == 19
     assert data.assignments == [A]
     assert len(data.times) == 8 and all(t > 0 for t in data.times)
     assert sum(data.isolation.values()) == 9

@@ -41,10 +41,11 @@ def public_results(
     lang: str = "pt",
     isolation: str = "in-kernel (self-check)",
     notes: Callable[[], list[str]] | None = None,
+    params: dict[str, dict] | None = None,
 ) -> dict:
     """Run the assignment's public checks (every exercise, or `only`) against the student
     `student_factory` starts, and return them as a results.json (`notes`: asked for after the
-    checks ran, e.g. the cells that failed)."""
+    checks ran, e.g. the cells that failed; `params`: the student's numbers, `grader.personal`)."""
     from grader.course import Assignment, Exercise, module_name
     from grader.plugin import GradingPlugin, available_devices, run_pytest
     from grader.results import build_results
@@ -52,7 +53,7 @@ def public_results(
     package = importlib.import_module(module_name(assignment_id))
     order = exercise_order(assignment_id)
     started = time.monotonic()
-    plugin = GradingPlugin(student_factory, order, lang=lang, devices=available_devices(), only=only)
+    plugin = GradingPlugin(student_factory, order, lang=lang, devices=available_devices(), only=only, params=params)
     run_pytest(plugin, [str(Path(package.__file__).parent / "test_public.py")])
     # A stand-in assignment (students have no source/): equal points per exercise.
     exercises = [Exercise(e, 1.0, "function", "") for e in order if only is None or e == only]
@@ -69,7 +70,13 @@ def public_results(
 
 
 def run_public_checks(assignment_id: str, namespace: dict, *, only: str | None = None, lang: str = "pt") -> dict:
-    return public_results(assignment_id, lambda: InProcessStudent(namespace).start(), only=only, lang=lang)
+    from grader.personal import from_namespace
+
+    # the numbers of the student's own variant, as the notebook's parameter cell defined them
+    params = from_namespace(assignment_id, namespace)
+    return public_results(
+        assignment_id, lambda: InProcessStudent(namespace).start(), only=only, lang=lang, params=params
+    )
 
 
 def check_notebook(
@@ -85,6 +92,7 @@ def check_notebook(
     a student process from `launcher`, killed and replaced when a cell or a call passes its
     time limit. An unreadable file gives every exercise its reason."""
     from grader.notebook import SubmissionError, read_submission
+    from grader.personal import from_metadata
     from grader.results import cell_notes
 
     try:
@@ -102,6 +110,7 @@ def check_notebook(
             lang=lang,
             isolation="student process (self-check)",
             notes=lambda: cell_notes(session.cell_results, lang),
+            params=from_metadata(assignment_id, submission.notebook),
         )
     finally:
         session.close()

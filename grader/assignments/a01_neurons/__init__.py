@@ -6,7 +6,25 @@ Student-facing text shared by the public checks, the hidden graders and `dica()`
 (../shared/research/common-mistakes.md §1-3).
 """
 
+import random
+
 from grader.i18n import Text
+from grader.personal import Params, Personal
+
+AT_LEAST_K_GATES = [(n, k) for n in range(3, 8) for k in range(2, n)]  # K strictly between OR (1) and AND (n)
+
+
+def draw_at_least_k(rng: random.Random) -> Params:
+    """A gate "at least K of N_ENTRADAS", one of the 15 with 3 to 7 inputs, each as likely."""
+    n, k = rng.choice(AT_LEAST_K_GATES)
+    return {"N_ENTRADAS": n, "K": k}
+
+
+# Exercises whose numbers change from student to student (grader.personal): the notebook's
+# parameter cell defines them; the default is the classic majority of 3.
+PERSONAL: dict[str, Personal] = {
+    "AT_LEAST_K_THRESHOLD": Personal(draw=draw_at_least_k, default={"N_ENTRADAS": 3, "K": 2}),
+}
 
 LADDER: dict[str, list[Text]] = {
     "mcp_neuron": [
@@ -38,6 +56,18 @@ LADDER: dict[str, list[Text]] = {
         Text(
             pt="Qualquer limiar t com 0 < t ≤ 1 funciona; o clássico é 1.",
             en="Any threshold t with 0 < t ≤ 1 works; the classic one is 1.",
+        ),
+    ],
+    "AT_LEAST_K_THRESHOLD": [
+        Text(
+            pt="Com `N_ENTRADAS` entradas binárias, a soma vai de 0 a `N_ENTRADAS`. Quais somas devem disparar?",
+            en="With `N_ENTRADAS` binary inputs the sum goes from 0 to `N_ENTRADAS`. Which sums must fire?",
+        ),
+        Text(
+            pt="Somas ≥ `K` disparam e a soma `K − 1` não: qualquer limiar t com K − 1 < t ≤ K funciona. "
+            "Escreva a resposta com `K` (por exemplo `AT_LEAST_K_THRESHOLD = K`), não com um número fixo.",
+            en="Sums ≥ `K` fire and the sum `K − 1` does not: any threshold t with K − 1 < t ≤ K works. "
+            "Write the answer with `K` (e.g. `AT_LEAST_K_THRESHOLD = K`), not with a fixed number.",
         ),
     ],
     "step": [
@@ -189,6 +219,16 @@ MISTAKES: dict[str, Text] = {
     "or_threshold_too_low": Text(
         pt="Com esse limiar até (0, 0) dispara. O limiar de OR deve ser maior que 0.",
         en="With this threshold even (0, 0) fires. OR's threshold must be above 0.",
+    ),
+    "at_least_k_too_low": Text(
+        pt="Com esse limiar o neurônio já dispara com {fewer} entrada(s) em 1, menos que K = {k}. "
+        "O limiar deve ser maior que K − 1 = {fewer}.",
+        en="With this threshold the neuron already fires with {fewer} active input(s), fewer than K = {k}. "
+        "The threshold must be above K − 1 = {fewer}.",
+    ),
+    "at_least_k_too_high": Text(
+        pt="Com esse limiar nem {k} entradas em 1 (K = {k}) disparam o neurônio. O limiar deve ser no máximo K.",
+        en="With this threshold not even {k} active inputs (K = {k}) fire the neuron. The threshold must be at most K.",
     ),
     "step_at_zero": Text(
         pt="Confira o degrau em z = 0: pela definição do curso, g(0) = 1 (use `z >= 0`).",

@@ -9,7 +9,7 @@ import torch
 
 from grader import checks
 from grader.assignments.a01_neurons import MISTAKES
-from grader.assignments.a01_neurons.test_public import TABLE, weights_check
+from grader.assignments.a01_neurons.test_public import TABLE, at_least_k_check, weights_check
 from grader.checks import Mistake
 from grader.engine.session import StudentTimeout
 
@@ -96,6 +96,16 @@ def test_or_threshold_range(student):
     t = checks.number(student.get("OR_THRESHOLD"), "OR_THRESHOLD")
     checks.expect(t > 0, MISTAKES["or_threshold_too_low"], "or_threshold_too_low")
     checks.expect(t <= 1, MISTAKES["or_threshold_is_and"], "or_threshold_is_and")
+
+
+@pytest.mark.exercise("AT_LEAST_K_THRESHOLD")
+def test_at_least_k_every_input(student, params):
+    """pelo menos K de N_ENTRADAS, em todas as combinações de entradas
+    en: at least K of N_ENTRADAS, on every combination of inputs
+    """
+    n = int(params["N_ENTRADAS"])
+    sums = [bin(row).count("1") for row in range(2**n)]  # each of the 2^n input rows, by its sum
+    at_least_k_check(student, params, sums)
 
 
 # ----------------------------------------------------------------------- activations

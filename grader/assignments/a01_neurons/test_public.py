@@ -48,6 +48,27 @@ def test_or_threshold_table(student):
     gate_check(student, "OR_THRESHOLD", "OR", lambda s, t: s >= t)
 
 
+def at_least_k_check(student, params: dict, sums) -> None:
+    """The student's threshold fires for every sum in `sums` that is >= K, and for no other;
+    K is the student's own (the `params` fixture), never the notebook's."""
+    t = checks.number(student.get("AT_LEAST_K_THRESHOLD"), "AT_LEAST_K_THRESHOLD")
+    k = int(params["K"])
+    for total in sums:
+        fires = total >= t
+        if fires and total < k:
+            raise checks.Mistake(MISTAKES["at_least_k_too_low"], "at_least_k_too_low", fewer=k - 1, k=k)
+        if not fires and total >= k:
+            raise checks.Mistake(MISTAKES["at_least_k_too_high"], "at_least_k_too_high", k=k)
+
+
+@pytest.mark.exercise("AT_LEAST_K_THRESHOLD")
+def test_at_least_k_boundary(student, params):
+    """pelo menos K de N_ENTRADAS: K − 1 entradas não disparam, K disparam
+    en: at least K of N_ENTRADAS: K − 1 active inputs do not fire, K do
+    """
+    at_least_k_check(student, params, [int(params["K"]) - 1, int(params["K"])])
+
+
 @pytest.mark.exercise("step")
 def test_step_example(student):
     """step([-1, 0, 2]) == [0, 1, 1]

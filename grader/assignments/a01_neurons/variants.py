@@ -39,6 +39,24 @@ MUTANTS = [
         breaks="OR_THRESHOLD",
         hint="or_threshold_too_low",
     ),
+    Variant(
+        "mutant_at_least_k_fires_one_early",
+        {"AT_LEAST_K_THRESHOLD": "AT_LEAST_K_THRESHOLD = K - 1\n"},
+        breaks="AT_LEAST_K_THRESHOLD",
+        hint="at_least_k_too_low",
+    ),
+    Variant(
+        "mutant_at_least_k_off_by_one_up",
+        {"AT_LEAST_K_THRESHOLD": "AT_LEAST_K_THRESHOLD = K + 1\n"},
+        breaks="AT_LEAST_K_THRESHOLD",
+        hint="at_least_k_too_high",
+    ),
+    Variant(
+        "mutant_at_least_k_is_and",  # every input must fire: AND of N_ENTRADAS
+        {"AT_LEAST_K_THRESHOLD": "AT_LEAST_K_THRESHOLD = N_ENTRADAS\n"},
+        breaks="AT_LEAST_K_THRESHOLD",
+        hint="at_least_k_too_high",
+    ),
     # ------------------------------------------------------------------ activations
     Variant(
         "mutant_step_gt_zero",
@@ -336,6 +354,11 @@ MUTANTS = [
 ]
 
 ALTERNATIVES = [
+    Variant("alt_at_least_k_half_below", {"AT_LEAST_K_THRESHOLD": "AT_LEAST_K_THRESHOLD = K - 0.5\n"}),
+    Variant(
+        "alt_at_least_k_tensor",
+        {"AT_LEAST_K_THRESHOLD": "AT_LEAST_K_THRESHOLD = torch.tensor(float(K))\n"},
+    ),
     # ------------------------------------------------------------------ McCulloch-Pitts
     Variant(
         "alt_mcp_returns_bool",
