@@ -138,7 +138,10 @@ def versions_for(assignment_id: str, student: str, config: Settings) -> dict[str
 
 
 def student_from_path(path: Path, assignment_id: str) -> str:
-    """A submission's student id from where it lies: `alice.ipynb`, or `alice/01_neurons.ipynb`."""
+    """A submission's student id from where it lies: `alice.ipynb`, `alice/01_neurons.ipynb`,
+    or nbgrader's `alice/01_neurons/<any name>.ipynb` (submitted/ and autograded/)."""
+    if path.parent.name == assignment_id:
+        return path.parent.parent.name
     return path.parent.name if path.stem in (assignment_id, "submission") else path.stem
 
 

@@ -84,6 +84,9 @@ def test_student_code_never_sees_the_secret(monkeypatch):
 def test_student_ids_from_paths_and_gradescope(tmp_path):
     assert personal.student_from_path(Path("subs/alice.ipynb"), A) == "alice"
     assert personal.student_from_path(Path("subs/alice/01_neurons.ipynb"), A) == "alice"
+    # nbgrader's layout, as `autograde` grades it (a renamed notebook too)
+    assert personal.student_from_path(Path("submitted/alice/01_neurons/01_neurons.ipynb"), A) == "alice"
+    assert personal.student_from_path(Path("submitted/bob/01_neurons/01_neurons-Copy1.ipynb"), A) == "bob"
     metadata = tmp_path / "submission_metadata.json"
     metadata.write_text(json.dumps({"users": [{"email": "a@x.br", "sid": "123"}]}), encoding="utf-8")
     assert personal.student_from_gradescope(metadata) == "123"
