@@ -242,8 +242,8 @@ def device_cases(assignment_id: str) -> list[DeviceCase]:
             case(
                 "gpu_naive_hardcoded_cuda",
                 "conv2d_naive",
-                'out = torch.einsum("nchwij,ocij->nohw", janelas, weight)',
-                'out = torch.einsum("nchwij,ocij->nohw", janelas.cuda(), weight.cuda())',
+                'out = torch.einsum("ncijuv,ocuv->noij", janelas, weight)',
+                'out = torch.einsum("ncijuv,ocuv->noij", janelas.cuda(), weight.cuda())',
                 {"cpu"},
                 {"device_mismatch", "wrong_device"},
                 {"hardcoded_cuda"},

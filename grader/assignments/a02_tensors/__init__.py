@@ -343,6 +343,12 @@ MISTAKES: dict[str, Text] = {
         "linhas, recebi {actual}.",
         en="The summary must have one row per leaf module, in execution order: expected {expected} rows, got {actual}.",
     ),
+    "summary_device": T(
+        pt="Com o modelo em {device}, `layer_summary` falhou: a entrada de zeros foi criada na CPU. Crie-a no "
+        "dispositivo do modelo: `torch.zeros(input_shape, device=next(model.parameters()).device)`.",
+        en="With the model on {device}, `layer_summary` failed: the zero input was made on the CPU. Make it on the "
+        "model's device: `torch.zeros(input_shape, device=next(model.parameters()).device)`.",
+    ),
     "summary_wrong": T(
         pt="A linha {row} do resumo está errada: cada linha é (nome da classe, shape da saída, parâmetros próprios).",
         en="Row {row} of the summary is wrong: each row is (class name, output shape, own parameters).",
