@@ -448,7 +448,7 @@ def test_weights_memory_gb(student):
         args = (n,) if size == 4 else (n, size)
         got = checks.number(student.call("weights_memory_gb", *args), "weights_memory_gb")
         expected = n * size / 1e9
-        tolerance = 1e-6 * expected  # float32 0-d tensors are fine; GiB is 7% off, bytes ignored 2x or more
+        tolerance = 1e-6 * expected  # float32 0-D tensors are fine; GiB is 7% off, bytes ignored 2x or more
         checks.expect(abs(got - n * size / 2**30) > tolerance, MISTAKES["gib_not_gb"], "gib_not_gb")
         checks.expect(abs(got - n / 1e9) > tolerance, MISTAKES["bytes_ignored"], "bytes_ignored")
         checks.expect(abs(got - expected) <= tolerance, checks.WRONG_VALUES, "wrong_values", what="weights_memory_gb")
@@ -552,7 +552,7 @@ def reference_summary(model, shape):
 
 
 def _count(value):
-    """A parameter count as the student gave it (int, numpy int, 0-d tensor), or None."""
+    """A parameter count as the student gave it (int, numpy int, 0-D tensor), or None."""
     try:
         return checks.number(value, "layer_summary")
     except Mistake:

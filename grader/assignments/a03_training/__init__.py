@@ -151,7 +151,7 @@ MISTAKES: dict[str, Text] = {
         "its label: {detail}.",
     ),
     "not_standardized": T(
-        pt="As features de treino não estão padronizadas (cada coluna com média 0 e desvio 1): "
+        pt="Os atributos de treino não estão padronizados (cada coluna com média 0 e desvio 1): "
         "médias {means}, desvios {stds}.",
         en="The training features are not standardized (each column with mean 0 and deviation "
         "1): means {means}, deviations {stds}.",
@@ -340,7 +340,7 @@ MISTAKES: dict[str, Text] = {
         en="The model returns NaN or infinity: training diverged. Lower the learning rate (e.g. 10×).",
     ),
     "expects_standardized": T(
-        pt="O modelo só acerta com as features já padronizadas, mas recebe as medidas brutas "
+        pt="O modelo só acerta com os atributos já padronizados, mas recebe as medidas brutas "
         "(cm): ponha a padronização dentro do modelo (buffers com média e desvio do "
         "treino).",
         en="The model is only right on standardized features, but it gets raw measurements "
