@@ -5,7 +5,7 @@ import base64
 
 import pytest
 
-from grader.course import assignment_ids, cell_source, read_notebook
+from grader.course import assignment_ids, cell_source, course_root, nbgrader_meta, read_notebook
 from grader.engine.session import Limits, StudentSession
 from grader.kit import figures
 from grader.variants import solution_path
@@ -50,11 +50,8 @@ def test_figure_cells_cost_nothing_while_graded():
     assert imported == [], imported
 
 
-@pytest.mark.slow  # every notebook in a kernel: about a minute on 2 cores
-@pytest.mark.parametrize("assignment_id", ASSIGNMENTS)
-def test_solution_notebook_runs_top_to_bottom_in_a_kernel(assignment_id, monkeypatch, tmp_path):
-    """Run All in ipykernel (nbclient), headless: no cell fails, every self-check passes and
-    every figure cell leaves a PNG in its output."""
+def run_in_kernel(path, monkeypatch, tmp_path, allow_errors: bool = False):
+    """Run All in ipykernel (nbclient), headless, as a student's Jupyter would."""
     import nbformat
     from nbclient import NotebookClient
 
@@ -62,20 +59,29 @@ def test_solution_notebook_runs_top_to_bottom_in_a_kernel(assignment_id, monkeyp
     # One thread per kernel: torch's spinning worker threads on 2 shared cores cost 3 to 5 times the time.
     monkeypatch.setenv("OMP_NUM_THREADS", "1")
     monkeypatch.delenv("GRADER_CHILD", raising=False)
-    path = solution_path(assignment_id)
     notebook = nbformat.read(path, as_version=4)
+    resources = {"metadata": {"path": str(tmp_path)}}
     client = NotebookClient(
-        notebook, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
+        notebook, timeout=300, kernel_name="python3", allow_errors=allow_errors, resources=resources
     )
-    client.execute()  # raises CellExecutionError, naming the cell, on the first cell that fails
+    client.execute()  # without allow_errors: CellExecutionError, naming the cell, on the first that fails
+    return notebook
 
-    def texts(cell) -> str:
-        parts = []
-        for output in cell.get("outputs", []):
-            parts.append(output.get("text", ""))
-            parts.extend(v for k, v in output.get("data", {}).items() if k.startswith("text/"))
-        return "".join(p if isinstance(p, str) else "".join(p) for p in parts)
 
+def texts(cell) -> str:
+    parts = []
+    for output in cell.get("outputs", []):
+        parts.append(output.get("text", ""))
+        parts.extend(v for k, v in output.get("data", {}).items() if k.startswith("text/"))
+    return "".join(p if isinstance(p, str) else "".join(p) for p in parts)
+
+
+@pytest.mark.slow  # every solution notebook in a kernel: about a minute and a half on 2 cores
+@pytest.mark.parametrize("assignment_id", ASSIGNMENTS)
+def test_solution_notebook_runs_top_to_bottom_in_a_kernel(assignment_id, monkeypatch, tmp_path):
+    """The solution notebook, Run All: no cell fails, every self-check passes and every figure
+    cell leaves a PNG in its output."""
+    notebook = run_in_kernel(solution_path(assignment_id), monkeypatch, tmp_path)
     code = [c for c in notebook.cells if c.cell_type == "code"]
     failed = [(c.id, texts(c)) for c in code if "❌" in texts(c)]
     assert not failed, failed
@@ -86,3 +92,19 @@ def test_solution_notebook_runs_top_to_bottom_in_a_kernel(assignment_id, monkeyp
             pngs = [o["data"]["image/png"] for o in cell.outputs if "image/png" in o.get("data", {})]
             assert pngs, f"{assignment_id}: cell {cell.id} drew no figure: {texts(cell)[:300]}"
             assert all(base64.b64decode(p).startswith(b"\x89PNG") for p in pngs)
+
+
+@pytest.mark.slow  # every released notebook in a kernel: about half a minute on 2 cores
+@pytest.mark.parametrize("assignment_id", ASSIGNMENTS)
+def test_released_notebook_runs_before_anything_is_solved(assignment_id, monkeypatch, tmp_path):
+    """The released notebook, untouched, Run All: only the exercises' own cells stop at their
+    placeholder; every other cell (setup, self-checks, demonstrations, figures) runs, and says
+    what to implement first where it needs an exercise."""
+    path = course_root() / "exercises" / assignment_id / f"{assignment_id}.ipynb"
+    notebook = run_in_kernel(path, monkeypatch, tmp_path, allow_errors=True)
+    failed = [
+        (cell.id, [o["ename"] for o in cell.outputs if o.get("output_type") == "error"])
+        for cell in notebook.cells
+        if cell.cell_type == "code" and not nbgrader_meta(cell).get("solution")
+    ]
+    assert not [f for f in failed if f[1]], failed
