@@ -612,6 +612,18 @@ ALTERNATIVES = [
         ),
     ),
     Variant(
+        "alt_xor_dropout_left_in_train_mode",
+        edit(
+            "train_xor_mlp",
+            (
+                "nn.Linear(2, 8), nn.Tanh(), nn.Linear(8, 2)",
+                "nn.Linear(2, 16), nn.Tanh(), nn.Dropout(0.1), nn.Linear(16, 2)",
+            ),
+            ("    model.eval()\n", ""),
+            ("range(100)", "range(200)"),
+        ),
+    ),
+    Variant(
         "alt_xor_data_moved_later",
         edit(
             "train_xor_mlp",

@@ -25,7 +25,7 @@ TRACED_SEED = 0  # one traced call shows whether autograd ran (tracing every cal
 
 
 def xor_model(student, seed: int, device: str, call_seed: int | None = None) -> Handle:
-    """The network `train_xor_mlp(seed, device)` returns (once per seed, device and process)."""
+    """The network `train_xor_mlp(seed, device)` returns (once per seed, device and process), in eval mode."""
     traced = seed == TRACED_SEED and call_seed is None
     value = student.call(
         "train_xor_mlp",
@@ -42,6 +42,7 @@ def xor_model(student, seed: int, device: str, call_seed: int | None = None) -> 
         raise Mistake(checks.NOT_A_MODEL, "not_a_model", name="train_xor_mlp", type=checks.describe_type(model))
     if trace is not None and not trace.backward:
         raise Mistake(MISTAKES["xor_not_trained"], "xor_not_trained")
+    student.call_handle(model, ["eval"], name="model.eval()")  # a network with Dropout answers the same every time
     return model
 
 
