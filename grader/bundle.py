@@ -50,7 +50,7 @@ README = """# {assignment}
 4. Entregue o notebook `{assignment}.ipynb`. A nota vem de verificações ocultas, mais completas, que rodam o
    seu código num processo isolado.
 
-Requisitos: Python 3.10+, `torch`, `numpy`, `scikit-learn`, `pytest` e `nbformat`.
+Requisitos: Python 3.10+, `torch`, `numpy`, `scikit-learn`, `pytest`, `nbformat` e `matplotlib` (as figuras).
 """
 
 
