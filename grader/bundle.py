@@ -58,7 +58,7 @@ README = """# {assignment}
    seu código num processo isolado.
 
 Requisitos: Python 3.10+ e `torch` (o kit usa o que já estiver instalado); `pip` instala o resto
-(`numpy`, `scikit-learn`, `pytest`).
+(`numpy`, `scikit-learn`, `pytest` e `matplotlib`, para as figuras).
 """
 
 

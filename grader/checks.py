@@ -1,7 +1,7 @@
 """Checks that graders use on the plain data a student's code returned.
 
 Each check raises `Mistake` with feedback written for the student; nothing here trusts
-the student's types: a number is taken from a Python number, a numpy scalar or a 0-d
+the student's types: a number is taken from a Python number, a numpy scalar or a 0-D
 tensor, and anything else is reported by its type.
 """
 
@@ -42,8 +42,8 @@ def describe_type(value: Any) -> str:
 
 
 NOT_A_NUMBER = Text(
-    pt="{what}: esperava um número (int, float ou tensor 0-d), mas recebi `{type}`.",
-    en="{what}: expected a number (int, float or 0-d tensor), got `{type}`.",
+    pt="{what}: esperava um número (int, float ou tensor 0-D), mas recebi `{type}`.",
+    en="{what}: expected a number (int, float or 0-D tensor), got `{type}`.",
 )
 NOT_A_TENSOR = Text(
     pt="{what}: esperava um `torch.Tensor`, mas recebi `{type}`.",
@@ -81,7 +81,7 @@ NOT_A_TENSOR_SUBCLASS = Text(
 
 
 def number(value: Any, what: str) -> float:
-    """A Python float from a number the student returned (bool, int, float, numpy, 0-d tensor)."""
+    """A Python float from a number the student returned (bool, int, float, numpy, 0-D tensor)."""
     if type(value) in (bool, int, float):
         return float(value)
     if isinstance(value, np.generic) and value.dtype.kind in "biuf":
@@ -94,7 +94,7 @@ def number(value: Any, what: str) -> float:
 
 
 def whole(value: Any, what: str, text: Text, key: str) -> int:
-    """An exact integer from a number the student returned (int, integral float, 0-d tensor);
+    """An exact integer from a number the student returned (int, integral float, 0-D tensor);
     a fraction raises Mistake(text, key) with `what` and `value`."""
     result = number(value, what)
     if result != int(result):

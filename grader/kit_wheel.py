@@ -10,7 +10,7 @@ kit can still check the older notebooks), never a later one's. Its version carri
 assignment (`0.1.0+03training`): pip installs a newer kit over an older one, where the same
 version would be "already satisfied".
 
-Requirements: numpy, scikit-learn and pytest, all light. Not torch: the kit uses the torch
+Requirements: numpy, scikit-learn, pytest and matplotlib (the notebooks' figures), all light. Not torch: the kit uses the torch
 already there (Colab's and Kaggle's CUDA builds, a local CPU build), and a requirement that
 pip could not see satisfied (torch from conda, say) would download several GB in its place.
 
@@ -43,7 +43,7 @@ name = "{name}"
 version = "{version}"
 description = "Kit do aluno do curso de PyTorch: verificar(), dica(), os dados e `pytest caderno.ipynb`"
 requires-python = ">=3.10"
-dependencies = ["numpy", "scikit-learn", "pytest>=8.4"]
+dependencies = ["numpy", "scikit-learn", "pytest>=8.4", "matplotlib"]
 
 [project.entry-points.pytest11]
 # Named as the module, so `-p {plugin}` given by hand does not register it twice.

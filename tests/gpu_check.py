@@ -69,7 +69,7 @@ MEMORY_FRACTION = 0.25  # each student process's GPU share while the cap is chec
 # Mutants and alternatives of each assignment's variants.py graded here (the whole list is
 # tests/test_assignments.py's job on the CPU; these train or move tensors on the device).
 LIBRARY_PICKS = {
-    "03_training": ["mutant_epoch_no_train_mode", "mutant_eval_no_no_grad"],
+    "03_training": ["mutant_epoch_no_train_mode", "mutant_eval_no_no_grad", "mutant_xor_two_hidden_units"],
     "04_cnn": ["mutant_block_relu_before_bn", "mutant_train_digits_lr_too_low"],
     "05_transfer": [
         "mutant_probe_head_not_replaced",
@@ -227,7 +227,15 @@ def device_cases(assignment_id: str) -> list[DeviceCase]:
                 "",
                 {"cuda"},
                 {"device_mismatch"},
-            )
+            ),
+            case(
+                "gpu_xor_data_on_cpu",
+                "train_xor_mlp",
+                "    X = torch.tensor([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]], device=device)\n",
+                "    X = torch.tensor([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])  # fica na CPU\n",
+                {"cuda"},
+                {"device_mismatch"},
+            ),
         ]
     if assignment_id == "04_cnn":
         return [
@@ -242,8 +250,8 @@ def device_cases(assignment_id: str) -> list[DeviceCase]:
             case(
                 "gpu_naive_hardcoded_cuda",
                 "conv2d_naive",
-                'out = torch.einsum("nchwij,ocij->nohw", janelas, weight)',
-                'out = torch.einsum("nchwij,ocij->nohw", janelas.cuda(), weight.cuda())',
+                'out = torch.einsum("ncijuv,ocuv->noij", janelas, weight)',
+                'out = torch.einsum("ncijuv,ocuv->noij", janelas.cuda(), weight.cuda())',
                 {"cpu"},
                 {"device_mismatch", "wrong_device"},
                 {"hardcoded_cuda"},

@@ -125,7 +125,15 @@ def test_blinding_changes_only_the_test_labels_and_is_undone():
     assert torch.equal(blind[3], wrong_test_labels(5)) and bool((blind[3] != real[3]).all())
     assert all(torch.equal(a, b) for a, b in zip(real_task[:3], blind_task[:3]))  # the same 5-9 images
     assert bool((blind_task[3] != real_task[3]).all()) and int(blind_task[3].max()) <= 4
-    assert int((torch.tensor(y_loaded) != torch.tensor(load_digits(return_X_y=True)[1])).sum()) == 450
+    assert (
+        int(
+            (
+                torch.tensor(y_loaded, dtype=torch.int64)
+                != torch.tensor(load_digits(return_X_y=True)[1], dtype=torch.int64)
+            ).sum()
+        )
+        == 450
+    )
     assert all(torch.equal(a, b) for a, b in zip(real, digits_split()))
 
 

@@ -29,7 +29,7 @@ SIGNAL_CLASSES = ("seno", "quadrada", "dente de serra")
 def make_signals(n: int, seed: int = 0, noise: float = 0.3) -> tuple[torch.Tensor, torch.Tensor]:
     """`n` signals (n, 1, 128) float32 and their classes (n,) int64, drawn from `seed`."""
     g = torch.Generator().manual_seed(seed)
-    y = torch.randint(0, len(SIGNAL_CLASSES), (n,), generator=g)
+    y = torch.randint(0, len(SIGNAL_CLASSES), (n,), generator=g, dtype=torch.int64)
     frequency = 2 + 4 * torch.rand(n, 1, generator=g)  # cycles per window
     phase = 2 * math.pi * torch.rand(n, 1, generator=g)
     amplitude = 0.5 + torch.rand(n, 1, generator=g)

@@ -72,7 +72,7 @@ LADDER: dict[str, list[Text]] = {
     ],
     "step": [
         Text(
-            pt="g(z) = 1 se z ≥ 0, senão 0, elemento a elemento, com o mesmo shape de z.",
+            pt="g(z) = 1 se z ≥ 0, senão 0, elemento a elemento, com a mesma forma de z.",
             en="g(z) = 1 if z ≥ 0 else 0, element-wise, with the same shape as z.",
         ),
         Text(
@@ -129,7 +129,7 @@ LADDER: dict[str, list[Text]] = {
     "perceptron": [
         Text(pt="z = x @ w + b, depois o degrau.", en="z = x @ w + b, then the step."),
         Text(
-            pt="Com x de shape (N, m), `x @ w` já tem shape (N,): não é preciso laço. O viés é somado.",
+            pt="Com x de forma (N, m), `x @ w` já tem forma (N,): não é preciso laço. O viés é somado.",
             en="With x of shape (N, m), `x @ w` already has shape (N,): no loop needed. The bias is added.",
         ),
     ],
@@ -269,8 +269,8 @@ MISTAKES: dict[str, Text] = {
     ),
     "bias_subtracted": Text(pt="O viés é **somado**: z = x @ w + b.", en="The bias is **added**: z = x @ w + b."),
     "perceptron_shape": Text(
-        pt="Com x de shape (N, m) a saída deve ter shape (N,) e com x de shape (m,) deve ser um tensor 0-d.",
-        en="With x of shape (N, m) the output must have shape (N,), and with x of shape (m,) a 0-d tensor.",
+        pt="Com x de forma (N, m) a saída deve ter forma (N,) e com x de forma (m,) deve ser um tensor 0-D.",
+        en="With x of shape (N, m) the output must have shape (N,), and with x of shape (m,) a 0-D tensor.",
     ),
     "gate_row": Text(
         pt="Com esses pesos o perceptron erra a linha {row} da tabela verdade (deu {got}, deveria dar {expected}).",
@@ -307,7 +307,7 @@ MISTAKES: dict[str, Text] = {
         "ŷ = step(w·x + b).",
     ),
     "update_format": Text(
-        pt="Devolva uma tupla `(w, b)` com o novo w (mesmo shape da entrada) e o novo b.",
+        pt="Devolva uma tupla `(w, b)` com o novo w (mesma forma da entrada) e o novo b.",
         en="Return a tuple `(w, b)` with the new w (same shape as the input) and the new b.",
     ),
     "train_misclassifies": Text(

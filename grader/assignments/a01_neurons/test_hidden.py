@@ -272,8 +272,8 @@ def test_perceptron_values(student, device, dtype):
 
 @pytest.mark.exercise("perceptron")
 def test_perceptron_tensor_bias(student, device):
-    """b como tensor 0-d
-    en: b as a 0-d tensor
+    """b como tensor 0-D
+    en: b as a 0-D tensor
     """
     x = torch.tensor([[0.0, 0.0], [1.0, 1.0], [1.0, 0.0]])
     w, b = torch.tensor([1.0, 1.0]), torch.tensor(-1.5)

@@ -125,8 +125,8 @@ def test_softmax_example(student):
 
 @pytest.mark.exercise("perceptron")
 def test_perceptron_example(student):
-    """perceptron de uma amostra devolve um tensor 0-d
-    en: perceptron on one sample returns a 0-d tensor
+    """perceptron de uma amostra devolve um tensor 0-D
+    en: perceptron on one sample returns a 0-D tensor
     """
     x, w = torch.tensor([1.0, 1.0]), torch.tensor([1.0, 1.0])
     got = checks.tensor(student.call("perceptron", x, w, -1.5), "perceptron(x, w, b)")

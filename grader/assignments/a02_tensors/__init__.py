@@ -11,11 +11,11 @@ T = Text
 LADDER: dict[str, list[Text]] = {
     "make_tensors": [
         T(
-            pt="Um escalar é um tensor 0-D (shape `()`), um vetor é 1-D, uma matriz 2-D e um cubo 3-D.",
+            pt="Um escalar é um tensor 0-D (forma `()`), um vetor é 1-D, uma matriz 2-D e um cubo 3-D.",
             en="A scalar is a 0-D tensor (shape `()`), a vector 1-D, a matrix 2-D and a cube 3-D.",
         ),
         T(
-            pt="`torch.tensor(3.0)` tem shape `()`; `torch.zeros(4, 2, 2)` tem shape (4, 2, 2).",
+            pt="`torch.tensor(3.0)` tem forma `()`; `torch.zeros(4, 2, 2)` tem forma (4, 2, 2).",
             en="`torch.tensor(3.0)` has shape `()`; `torch.zeros(4, 2, 2)` has shape (4, 2, 2).",
         ),
     ],
@@ -53,7 +53,7 @@ LADDER: dict[str, list[Text]] = {
     ],
     "linear_forward": [
         T(
-            pt="Como `nn.Linear`: y = x Wᵀ + b, com W de shape (saídas, entradas).",
+            pt="Como `nn.Linear`: y = x Wᵀ + b, com W de forma (saídas, entradas).",
             en="As `nn.Linear`: y = x Wᵀ + b, with W of shape (out, in).",
         ),
         T(
@@ -67,10 +67,12 @@ LADDER: dict[str, list[Text]] = {
             en="The (N, M) result holds Σₖ (aᵢₖ − bⱼₖ)² at position (i, j).",
         ),
         T(
-            pt="Com broadcasting: `a[:, None, :] - b[None, :, :]` tem shape (N, M, D); eleve ao quadrado e some "
-            "em D. Ou use `torch.cdist(a, b) ** 2`.",
-            en="With broadcasting: `a[:, None, :] - b[None, :, :]` has shape (N, M, D); square it and sum over D. "
-            "Or use `torch.cdist(a, b) ** 2`.",
+            pt="Com broadcasting: `a[:, None, :]` tem forma (N, 1, D) e `b[None, :, :]` tem forma (1, M, D); a "
+            "diferença estica as duas dimensões de tamanho 1 e fica (N, M, D), a posição [i, j] guardando a_i − b_j. "
+            "Eleve ao quadrado e some em D (`dim=-1`).",
+            en="With broadcasting: `a[:, None, :]` has shape (N, 1, D) and `b[None, :, :]` has shape (1, M, D); their "
+            "difference stretches both size-1 dimensions to (N, M, D), position [i, j] holding a_i − b_j. Square it "
+            "and sum over D (`dim=-1`).",
         ),
     ],
     "to_device": [
@@ -175,11 +177,11 @@ LADDER: dict[str, list[Text]] = {
 
 MISTAKES: dict[str, Text] = {
     "tensor_ranks": T(
-        pt="Os quatro tensores devem ter 0, 1, 2 e 3 dimensões, com shapes (), (2,), (2, 2) e (4, 2, 2): {detail}.",
+        pt="Os quatro tensores devem ter 0, 1, 2 e 3 dimensões, com formas (), (2,), (2, 2) e (4, 2, 2): {detail}.",
         en="The four tensors must have 0, 1, 2 and 3 dimensions, with shapes (), (2,), (2, 2) and (4, 2, 2): {detail}.",
     ),
     "flatten_order": T(
-        pt="Os elementos saíram fora da ordem: achate em ordem row-major, como `x.reshape(len(x), -1)`.",
+        pt="Os elementos saíram fora da ordem: achate linha a linha (ordem row-major), como `x.reshape(len(x), -1)`.",
         en="The elements came out of order: flatten in row-major order, as `x.reshape(len(x), -1)`.",
     ),
     "sample_std": T(
@@ -229,7 +231,7 @@ MISTAKES: dict[str, Text] = {
         en="The result must be float32 (use `.float()`), not {actual}.",
     ),
     "weight_not_transposed": T(
-        pt="W tem shape (saídas, entradas), como em `nn.Linear`: use `x @ weight.T`.",
+        pt="W tem forma (saídas, entradas), como em `nn.Linear`: use `x @ weight.T`.",
         en="W has shape (out, in), as in `nn.Linear`: use `x @ weight.T`.",
     ),
     "bias_ignored": T(pt="O viés não foi somado: y = x Wᵀ + b.", en="The bias was not added: y = x Wᵀ + b."),
@@ -343,8 +345,14 @@ MISTAKES: dict[str, Text] = {
         "linhas, recebi {actual}.",
         en="The summary must have one row per leaf module, in execution order: expected {expected} rows, got {actual}.",
     ),
+    "summary_device": T(
+        pt="Com o modelo em {device}, `layer_summary` falhou: a entrada de zeros foi criada na CPU. Crie-a no "
+        "dispositivo do modelo: `torch.zeros(input_shape, device=next(model.parameters()).device)`.",
+        en="With the model on {device}, `layer_summary` failed: the zero input was made on the CPU. Make it on the "
+        "model's device: `torch.zeros(input_shape, device=next(model.parameters()).device)`.",
+    ),
     "summary_wrong": T(
-        pt="A linha {row} do resumo está errada: cada linha é (nome da classe, shape da saída, parâmetros próprios).",
+        pt="A linha {row} do resumo está errada: cada linha é (nome da classe, forma da saída, parâmetros próprios).",
         en="Row {row} of the summary is wrong: each row is (class name, output shape, own parameters).",
     ),
     "iris_params": T(

@@ -98,7 +98,7 @@ def twins():
 
 
 class Generated(nn.Module):
-    """A network drawn from a seed: a 0-d and a 1-d parameter on the model itself (the second
+    """A network drawn from a seed: a 0-D and a 1-D parameter on the model itself (the second
     sometimes frozen), blocks Linear-LayerNorm-Tanh of one random width (the LayerNorms are
     twins: equal values, distinct parameters), sometimes a weight tied across two blocks and
     sometimes a frozen block."""

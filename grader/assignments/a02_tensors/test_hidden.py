@@ -12,7 +12,7 @@ from grader.assignments.a02_tensors import MISTAKES, hidden_inspect, hidden_mode
 from grader.assignments.a02_tensors.test_public import whole
 from grader.checks import Mistake
 from grader.engine.protocol import Handle, tensor_meta
-from grader.engine.session import changed_input
+from grader.engine.session import StudentError, changed_input
 from grader.i18n import Text
 
 FLOATS = [torch.float32, torch.float64]
@@ -448,7 +448,7 @@ def test_weights_memory_gb(student):
         args = (n,) if size == 4 else (n, size)
         got = checks.number(student.call("weights_memory_gb", *args), "weights_memory_gb")
         expected = n * size / 1e9
-        tolerance = 1e-6 * expected  # float32 0-d tensors are fine; GiB is 7% off, bytes ignored 2x or more
+        tolerance = 1e-6 * expected  # float32 0-D tensors are fine; GiB is 7% off, bytes ignored 2x or more
         checks.expect(abs(got - n * size / 2**30) > tolerance, MISTAKES["gib_not_gb"], "gib_not_gb")
         checks.expect(abs(got - n / 1e9) > tolerance, MISTAKES["bytes_ignored"], "bytes_ignored")
         checks.expect(abs(got - expected) <= tolerance, checks.WRONG_VALUES, "wrong_values", what="weights_memory_gb")
@@ -552,7 +552,7 @@ def reference_summary(model, shape):
 
 
 def _count(value):
-    """A parameter count as the student gave it (int, numpy int, 0-d tensor), or None."""
+    """A parameter count as the student gave it (int, numpy int, 0-D tensor), or None."""
     try:
         return checks.number(value, "layer_summary")
     except Mistake:
@@ -568,7 +568,10 @@ def test_layer_summary(student, grader_models, kind):
     shape = SUMMARY_MODELS[kind]
     expected = reference_summary(grader_models[kind](), shape)
     handle = student.build(MODELS_SOURCE, kind)
-    rows = student.call("layer_summary", handle, shape)
+    check_summary_rows(student.call("layer_summary", handle, shape), expected)
+
+
+def check_summary_rows(rows, expected: list) -> None:
     if not isinstance(rows, (list, tuple)) or len(rows) != len(expected):
         raise Mistake(
             MISTAKES["summary_rows"],
@@ -586,6 +589,26 @@ def test_layer_summary(student, grader_models, kind):
             and _count(row[2]) == want[2]
         )
         checks.expect(ok, MISTAKES["summary_wrong"], "summary_wrong", row=index + 1)
+
+
+@pytest.mark.exercise("layer_summary")
+def test_layer_summary_on_the_models_device(student, device, grader_models):
+    """o modelo noutro dispositivo (o da correção, e "meta", sem valores): a entrada vai para o dispositivo do modelo
+    en: the model on another device (the grading one, and "meta", without values): the input goes to the model's device
+    """
+    kind = "batchnorm"
+    shape = SUMMARY_MODELS[kind]
+    expected = reference_summary(grader_models[kind](), shape)
+    for where in dict.fromkeys([device, "meta"]):  # "meta" shows a CPU-only input on any machine
+        handle = student.build(MODELS_SOURCE, kind)
+        student.call_handle(handle, ["to"], where, name=f"model.to({where!r})")
+        try:
+            rows = student.call("layer_summary", handle, shape)
+        except StudentError as error:
+            if "device" in str(error.error.get("message", "")):
+                raise Mistake(MISTAKES["summary_device"], "summary_device", device=where) from None
+            raise
+        check_summary_rows(rows, expected)
 
 
 # Executed in the student's process: `inspect(model)` sends back the kept model's state_dict.

@@ -10,7 +10,7 @@ from grader.checks import Mistake
 
 
 def whole(value, what: str) -> int:
-    """An exact integer from a number the student returned (int, integral float, 0-d tensor)."""
+    """An exact integer from a number the student returned (int, integral float, 0-D tensor)."""
     return checks.whole(value, what, MISTAKES["not_an_int"], "not_an_int")
 
 

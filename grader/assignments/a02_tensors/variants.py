@@ -8,7 +8,7 @@ are shared equally by its public and hidden tests, and tests taking a `device` r
 available device.
 """
 
-from grader.variants import Variant
+from grader.variants import Variant, edit_reference
 
 MUTANTS = [
     # ------------------------------------------------------------------ tensors
@@ -474,7 +474,7 @@ MUTANTS = [
                 "    for module in model.modules():  # containers too\n"
                 "        hooks.append(module.register_forward_hook(record))\n"
                 "    with torch.no_grad():\n"
-                "        model(torch.zeros(input_shape))\n"
+                "        model(torch.zeros(input_shape, device=next(model.parameters()).device))\n"
                 "    for hook in hooks:\n"
                 "        hook.remove()\n"
                 "    return rows\n"
@@ -497,7 +497,7 @@ MUTANTS = [
                 "    for module in model.children():  # only the top level: nested blocks count as one row\n"
                 "        hooks.append(module.register_forward_hook(record))\n"
                 "    with torch.no_grad():\n"
-                "        model(torch.zeros(input_shape))\n"
+                "        model(torch.zeros(input_shape, device=next(model.parameters()).device))\n"
                 "    for hook in hooks:\n"
                 "        hook.remove()\n"
                 "    return rows\n"
@@ -505,7 +505,18 @@ MUTANTS = [
         },
         breaks="layer_summary",
         hint="summary_rows",
-        score=1.3333,
+        score=1.4286,
+    ),
+    Variant(
+        "mutant_summary_zeros_on_cpu",
+        edit_reference(
+            "02_tensors",
+            "layer_summary",
+            ("model(torch.zeros(input_shape, device=device))", "model(torch.zeros(input_shape))"),
+        ),
+        breaks="layer_summary",
+        hint="summary_device",
+        score=1.7143,
     ),
     Variant(
         "mutant_summary_input_shape",
@@ -522,7 +533,7 @@ MUTANTS = [
                 "        if len(list(module.children())) == 0:\n"
                 "            hooks.append(module.register_forward_hook(record))\n"
                 "    with torch.no_grad():\n"
-                "        model(torch.zeros(input_shape))\n"
+                "        model(torch.zeros(input_shape, device=next(model.parameters()).device))\n"
                 "    for hook in hooks:\n"
                 "        hook.remove()\n"
                 "    return rows\n"
@@ -921,7 +932,7 @@ ALTERNATIVES = [
                 "            hooks.append(module.register_forward_hook(hook))\n"
                 "    model.eval()\n"
                 "    with torch.inference_mode():\n"
-                "        model(torch.zeros(*input_shape))\n"
+                "        model(torch.zeros(*input_shape).to(next(model.parameters()).device))\n"
                 "    for h in hooks:\n"
                 "        h.remove()\n"
                 "    return rows\n"
@@ -940,7 +951,7 @@ ALTERNATIVES = [
                 "                                     sum(p.numel() for p in m.parameters(recurse=False))]))\n"
                 "        for m in leaves]\n"
                 "    try:\n"
-                "        model(torch.zeros(input_shape))\n"
+                "        model(torch.zeros(input_shape, device=next(model.parameters()).device))\n"
                 "    finally:\n"
                 "        for h in hooks:\n"
                 "            h.remove()\n"
@@ -1038,7 +1049,8 @@ VARIANTS += [
             "        rows.append((type(module).__name__, output.shape, own))\n\n"
             "    leaves = [m for m in model.modules() if not list(m.children())]\n"
             "    handles = [m.register_forward_hook(hook) for m in leaves]\n"
-            "    with torch.no_grad():\n        model(torch.zeros(input_shape))\n"
+            "    device = next(iter(model.state_dict().values())).device\n"
+            "    with torch.no_grad():\n        model(torch.zeros(input_shape, device=device))\n"
             "    for h in handles:\n        h.remove()\n    return rows\n"
         },
     ),

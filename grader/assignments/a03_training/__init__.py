@@ -1,4 +1,4 @@
-"""03_training: loaders, gradient descent, the training loop, validation, the best model.
+"""03_training: loaders, gradient descent, the training loop, validation, the best model, XOR learned.
 
 `LADDER`: each exercise's hint ladder; `MISTAKES`: feedback for the known mistakes the
 graders recognise (../shared/research/common-mistakes.md §7-10). `harness` builds the
@@ -93,6 +93,20 @@ LADDER: dict[str, list[Text]] = {
             "(`self.register_buffer`) and standardize in `forward`; move the model and data to `device`.",
         ),
     ],
+    "train_xor_mlp": [
+        T(
+            pt="`torch.manual_seed(seed)` primeiro; depois `nn.Sequential(nn.Linear(2, 8), nn.Tanh(), nn.Linear(8, 2))`, "
+            "os quatro pontos em `float32` e os rótulos `[0, 1, 1, 0]` com `dtype=torch.int64`.",
+            en="`torch.manual_seed(seed)` first; then `nn.Sequential(nn.Linear(2, 8), nn.Tanh(), nn.Linear(8, 2))`, "
+            "the four points as `float32` and the labels `[0, 1, 1, 0]` with `dtype=torch.int64`.",
+        ),
+        T(
+            pt="O laço de sempre, num lote único: `zero_grad`, forward, `nn.CrossEntropyLoss()`, `backward`, `step`, "
+            "com `torch.optim.Adam(model.parameters(), lr=0.1)` por 100 passos. Leve a rede e os dados para `device`.",
+            en="The usual loop, on a single batch: `zero_grad`, forward, `nn.CrossEntropyLoss()`, `backward`, `step`, "
+            "with `torch.optim.Adam(model.parameters(), lr=0.1)` for 100 steps. Move the network and data to `device`.",
+        ),
+    ],
 }
 
 MISTAKES: dict[str, Text] = {
@@ -137,7 +151,7 @@ MISTAKES: dict[str, Text] = {
         "its label: {detail}.",
     ),
     "not_standardized": T(
-        pt="As features de treino não estão padronizadas (cada coluna com média 0 e desvio 1): "
+        pt="Os atributos de treino não estão padronizados (cada coluna com média 0 e desvio 1): "
         "médias {means}, desvios {stds}.",
         en="The training features are not standardized (each column with mean 0 and deviation "
         "1): means {means}, deviations {stds}.",
@@ -326,11 +340,50 @@ MISTAKES: dict[str, Text] = {
         en="The model returns NaN or infinity: training diverged. Lower the learning rate (e.g. 10×).",
     ),
     "expects_standardized": T(
-        pt="O modelo só acerta com as features já padronizadas, mas recebe as medidas brutas "
+        pt="O modelo só acerta com os atributos já padronizados, mas recebe as medidas brutas "
         "(cm): ponha a padronização dentro do modelo (buffers com média e desvio do "
         "treino).",
         en="The model is only right on standardized features, but it gets raw measurements "
         "(cm): put the standardization inside the model (buffers with the training mean "
         "and deviation).",
+    ),
+    # train_xor_mlp
+    "xor_not_trained": T(
+        pt="Nenhum `backward` rodou enquanto `train_xor_mlp` montava a rede: os pesos não vieram de treino. "
+        "Pesos escolhidos à mão (como no módulo 01) ou uma rede devolvida sem treinar não valem aqui: parta dos "
+        "pesos aleatórios da rede e treine com a perda, `loss.backward()` e um otimizador.",
+        en="No `backward` ran while `train_xor_mlp` built its network: the weights did not come from training. "
+        "Hand-set weights (as in module 01) or a network returned untrained do not count here: start from the "
+        "network's random weights and train with the loss, `loss.backward()` and an optimizer.",
+    ),
+    "xor_linear": T(
+        pt="A rede é linear: a saída é uma função afim da entrada, e nenhuma função assim separa o XOR. Ponha uma "
+        "ativação não linear entre as camadas (`nn.Tanh()` ou `nn.ReLU()`): duas `nn.Linear` seguidas equivalem a uma só.",
+        en="The network is linear: its output is an affine function of its input, and no such function separates "
+        "XOR. Put a nonlinear activation between the layers (`nn.Tanh()` or `nn.ReLU()`): two `nn.Linear` in a "
+        "row amount to one.",
+    ),
+    "xor_some_seeds": T(
+        pt="Com as sementes {failing} (de {total}, em {device}) a rede treinada erra algum dos quatro pontos; com as "
+        "outras, acerta. A descida empacou por causa do começo sorteado: com só 2 unidades ocultas isso é comum. "
+        "Dê folga à rede (por exemplo 8 unidades ocultas) e confira a taxa de aprendizado e o número de passos.",
+        en="With seeds {failing} (of {total}, on {device}) the trained network gets one of the four points wrong; "
+        "with the others it is right. Descent got stuck because of the random start: with only 2 hidden units "
+        "this is common. Give the network room (e.g. 8 hidden units) and check the learning rate and the number "
+        "of steps.",
+    ),
+    "xor_not_learned": T(
+        pt="Em {device}, nenhuma das redes treinadas acerta os quatro pontos do XOR. Confira o número de passos "
+        "(poucos passos deixam a rede quase como foi sorteada), a taxa de aprendizado, se o otimizador recebeu os "
+        "parâmetros desta rede e se os rótulos são `[0, 1, 1, 0]`.",
+        en="On {device}, none of the trained networks gets all four XOR points right. Check the number of steps "
+        "(few steps leave the network almost as it was drawn), the learning rate, that the optimizer got this "
+        "network's parameters and that the labels are `[0, 1, 1, 0]`.",
+    ),
+    "xor_seed_ignored": T(
+        pt="A rede deve depender da semente, e só dela: {detail}. Chame `torch.manual_seed(seed)` no começo, antes "
+        "de criar a rede, e deixe os pesos iniciais serem os sorteados (nada de pesos fixos).",
+        en="The network must depend on the seed, and on it alone: {detail}. Call `torch.manual_seed(seed)` at the "
+        "start, before creating the network, and keep the drawn initial weights (no fixed weights).",
     ),
 }

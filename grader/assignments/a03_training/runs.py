@@ -38,7 +38,7 @@ def classification_data(
     X = torch.randn(n, features, generator=g)
     y = (X @ rule).argmax(dim=1)
     flip = torch.rand(n, generator=g) < noise
-    y = torch.where(flip, torch.randint(0, classes, (n,), generator=g), y)
+    y = torch.where(flip, torch.randint(0, classes, (n,), generator=g, dtype=torch.int64), y)
     data = {"X": X, "y": y}
     if n_val:
         X_val = torch.randn(n_val, features, generator=g)
@@ -259,7 +259,7 @@ def check_history_shape(history: Any, epochs: int) -> dict:
 
 IRIS_X, IRIS_Y = load_iris(return_X_y=True)
 IRIS_INPUTS = torch.tensor(IRIS_X, dtype=torch.float32)
-IRIS_LABELS = torch.tensor(IRIS_Y)
+IRIS_LABELS = torch.tensor(IRIS_Y, dtype=torch.int64)  # NumPy's int32 on some platforms
 
 
 def loader_passes(student, *args, **kwargs) -> dict:

@@ -39,6 +39,7 @@ from grader.assignments.a03_training.runs import (
     trained_iris,
     training_mistake,
 )
+from grader.assignments.a03_training.xor import check_seeds, outputs, same_function, xor_model
 from grader.checks import Mistake
 from grader.engine.protocol import tensor_meta
 from grader.i18n import Text
@@ -425,3 +426,27 @@ def test_train_iris(student, device):
         if iris_accuracy(student, model, standardized, device) >= 0.95:
             raise Mistake(MISTAKES["expects_standardized"], "expects_standardized")
         raise Mistake(MISTAKES["iris_accuracy"], "iris_accuracy", accuracy=accuracy, device=device)
+
+
+# ----------------------------------------------------------------------- train_xor_mlp
+
+XOR_SEEDS = list(range(10))  # the catalog's seeds: a 2-unit hidden layer gets stuck on some of them
+
+
+@pytest.mark.exercise("train_xor_mlp")
+def test_train_xor_mlp(student, device):
+    """treinada de pesos sorteados; certa no XOR para cada semente de 0 a 9; a semente decide a rede, e só ela
+    en: trained from drawn weights; right on XOR for each seed 0 to 9; the seed decides the network, and it alone
+    """
+    found = check_seeds(student, XOR_SEEDS, device)
+    # The same seed under another state of the random generators: the same network.
+    again = outputs(student, xor_model(student, 3, device, call_seed=123457), device)
+    checks.expect(
+        same_function(found[3], again),
+        MISTAKES["xor_seed_ignored"],
+        "xor_seed_ignored",
+        detail=Text(
+            pt="a semente 3, chamada duas vezes, deu redes diferentes",
+            en="seed 3, called twice, gave different networks",
+        ),
+    )

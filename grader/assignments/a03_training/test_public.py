@@ -27,6 +27,7 @@ from grader.assignments.a03_training.runs import (
     trained_iris,
     training_mistake,
 )
+from grader.assignments.a03_training.xor import check_seeds
 from grader.checks import Mistake
 
 
@@ -133,3 +134,11 @@ def test_train_iris_cpu(student):
     """
     accuracy = iris_accuracy(student, trained_iris(student, "cpu"), IRIS_INPUTS, "cpu")
     checks.expect(accuracy >= 0.95, MISTAKES["iris_accuracy"], "iris_accuracy", accuracy=accuracy, device="cpu")
+
+
+@pytest.mark.exercise("train_xor_mlp")
+def test_train_xor_mlp_seeds(student):
+    """treinada (um backward rodou) e certa nos quatro pontos do XOR para as sementes 0 e 1, que dão redes diferentes
+    en: trained (a backward pass ran) and right on the four XOR points for seeds 0 and 1, which give different networks
+    """
+    check_seeds(student, [0, 1], "cpu")

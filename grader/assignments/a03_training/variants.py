@@ -388,6 +388,81 @@ MUTANTS = [
         breaks="train_iris",
         hint="iris_accuracy",
     ),
+    # ------------------------------------------------------------------ train_xor_mlp
+    Variant(
+        "mutant_xor_hand_set_weights",
+        edit(
+            "train_xor_mlp",
+            (
+                "    for _ in range(100):\n        optimizer.zero_grad()\n        loss = loss_fn(model(X), y)\n"
+                "        loss.backward()\n        optimizer.step()\n",
+                "    with torch.no_grad():  # module 01's network, set by hand: OR and NAND, then AND\n"
+                "        model[0].weight.zero_()\n        model[0].bias.fill_(-10.0)\n"
+                "        model[0].weight[0] = torch.tensor([10.0, 10.0])\n        model[0].bias[0] = -5.0\n"
+                "        model[0].weight[1] = torch.tensor([-10.0, -10.0])\n        model[0].bias[1] = 15.0\n"
+                "        model[2].weight.zero_()\n        model[2].bias.zero_()\n"
+                "        model[2].weight[1, :2] = torch.tensor([10.0, 10.0])\n        model[2].bias[1] = -10.0\n",
+            ),
+        ),
+        breaks="train_xor_mlp",
+        hint="xor_not_trained",
+        demo=True,
+    ),
+    Variant(
+        "mutant_xor_untrained",
+        edit(
+            "train_xor_mlp",
+            (
+                "    for _ in range(100):\n        optimizer.zero_grad()\n        loss = loss_fn(model(X), y)\n"
+                "        loss.backward()\n        optimizer.step()\n",
+                "",
+            ),
+        ),
+        breaks="train_xor_mlp",
+        hint="xor_not_trained",
+    ),
+    Variant(
+        "mutant_xor_two_hidden_units",
+        edit(
+            "train_xor_mlp",
+            ("nn.Linear(2, 8), nn.Tanh(), nn.Linear(8, 2)", "nn.Linear(2, 2), nn.Tanh(), nn.Linear(2, 2)"),
+        ),
+        breaks="train_xor_mlp",
+        hint="xor_some_seeds",
+    ),
+    Variant(
+        "mutant_xor_no_nonlinearity",
+        edit("train_xor_mlp", ("nn.Linear(2, 8), nn.Tanh(), nn.Linear(8, 2)", "nn.Linear(2, 8), nn.Linear(8, 2)")),
+        breaks="train_xor_mlp",
+        hint="xor_linear",
+    ),
+    Variant(
+        "mutant_xor_too_few_steps",
+        edit("train_xor_mlp", ("range(100)", "range(2)")),
+        breaks="train_xor_mlp",
+        hint="xor_not_learned",
+    ),
+    Variant(
+        "mutant_xor_seed_ignored",
+        edit(
+            "train_xor_mlp",
+            ("    torch.manual_seed(seed)  # antes de criar a rede: a semente decide os pesos iniciais\n", ""),
+        ),
+        breaks="train_xor_mlp",
+        hint="xor_seed_ignored",
+    ),
+    Variant(
+        "mutant_xor_fixed_seed",
+        edit("train_xor_mlp", ("torch.manual_seed(seed)", "torch.manual_seed(0)")),
+        breaks="train_xor_mlp",
+        hint="xor_seed_ignored",
+    ),
+    Variant(
+        "mutant_xor_softmax_output",
+        edit("train_xor_mlp", ("nn.Linear(8, 2))", "nn.Linear(8, 2), nn.Softmax(dim=1))")),
+        breaks="train_xor_mlp",
+        hint="double_softmax",
+    ),
 ]
 
 ALTERNATIVES = [
@@ -495,6 +570,68 @@ ALTERNATIVES = [
             (
                 '            self.register_buffer("std", std)\n',
                 '            self.register_buffer("std", std)\n            self.norm = nn.BatchNorm1d(4)\n',
+            ),
+        ),
+    ),
+    Variant(
+        "alt_xor_sgd_relu_16",
+        edit(
+            "train_xor_mlp",
+            ("nn.Linear(2, 8), nn.Tanh(), nn.Linear(8, 2)", "nn.Linear(2, 16), nn.ReLU(), nn.Linear(16, 2)"),
+            (
+                "torch.optim.Adam(model.parameters(), lr=0.1)",
+                "torch.optim.SGD(model.parameters(), lr=0.5, momentum=0.9)",
+            ),
+            ("range(100)", "range(300)"),
+        ),
+    ),
+    Variant(
+        "alt_xor_module_class_manual_update",
+        edit(
+            "train_xor_mlp",
+            (
+                "    model = nn.Sequential(nn.Linear(2, 8), nn.Tanh(), nn.Linear(8, 2)).to(device)\n",
+                "    class XorNet(nn.Module):\n"
+                "        def __init__(self):\n"
+                "            super().__init__()\n"
+                "            self.hidden = nn.Linear(2, 10)\n"
+                "            self.out = nn.Linear(10, 2)\n\n"
+                "        def forward(self, x):\n"
+                "            return self.out(torch.sigmoid(self.hidden(x)))\n\n"
+                "    model = XorNet().to(device)\n",
+            ),
+            ("    optimizer = torch.optim.Adam(model.parameters(), lr=0.1)\n", ""),
+            (
+                "        optimizer.zero_grad()\n        loss = loss_fn(model(X), y)\n        loss.backward()\n"
+                "        optimizer.step()\n",
+                "        loss = loss_fn(model(X), y)\n        model.zero_grad()\n        loss.backward()\n"
+                "        with torch.no_grad():  # plain gradient descent, written out\n"
+                "            for p in model.parameters():\n                p -= 2.0 * p.grad\n",
+            ),
+            ("range(100)", "range(400)"),
+        ),
+    ),
+    Variant(
+        "alt_xor_dropout_left_in_train_mode",
+        edit(
+            "train_xor_mlp",
+            (
+                "nn.Linear(2, 8), nn.Tanh(), nn.Linear(8, 2)",
+                "nn.Linear(2, 16), nn.Tanh(), nn.Dropout(0.1), nn.Linear(16, 2)",
+            ),
+            ("    model.eval()\n", ""),
+            ("range(100)", "range(200)"),
+        ),
+    ),
+    Variant(
+        "alt_xor_data_moved_later",
+        edit(
+            "train_xor_mlp",
+            (
+                "    X = torch.tensor([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]], device=device)\n"
+                "    y = torch.tensor([0, 1, 1, 0], dtype=torch.int64, device=device)\n",
+                "    X = torch.tensor([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=torch.float32).to(device)\n"
+                "    y = torch.tensor([[0, 1], [1, 0]], dtype=torch.int64).flatten().to(device)\n",
             ),
         ),
     ),

@@ -61,10 +61,12 @@ LADDER: dict[str, list[Text]] = {
             "window by the kernel.",
         ),
         T(
-            pt="As janelas têm forma (N, C, H', W', kh, kw); `torch.einsum('nchwij,ocij->nohw', janelas, weight)` "
-            "soma sobre C, kh e kw. Some o viés por canal de saída. Não inverta o kernel.",
-            en="The windows have shape (N, C, H', W', kh, kw); `torch.einsum('nchwij,ocij->nohw', windows, weight)` "
-            "sums over C, kh and kw. Add the bias per output channel. Do not flip the kernel.",
+            pt="As janelas têm forma (N, C, H', W', kh, kw), índices [n, c, i, j, u, v]; "
+            "`torch.einsum('ncijuv,ocuv->noij', janelas, weight)` soma sobre c (canal), u e v (posição no kernel). "
+            "Some o viés por canal de saída. Não inverta o kernel.",
+            en="The windows have shape (N, C, H', W', kh, kw), indices [n, c, i, j, u, v]; "
+            "`torch.einsum('ncijuv,ocuv->noij', windows, weight)` sums over c (channel), u and v (position in the "
+            "kernel). Add the bias per output channel. Do not flip the kernel.",
         ),
     ],
     "ConvBlock": [

@@ -290,7 +290,7 @@ MUTANTS = [
                 "    from sklearn.datasets import load_digits\n"
                 "    X, y = load_digits(return_X_y=True)  # every image, the test ones too\n"
                 "    X_train = torch.tensor(X, dtype=torch.float32).reshape(-1, 1, 8, 8) / 16\n"
-                "    y_train = torch.tensor(y)\n",
+                "    y_train = torch.tensor(y, dtype=torch.int64)\n",
             ),
         ),
         breaks="train_digits_cnn",
