@@ -20,6 +20,7 @@ from grader.variants import Variant, write_submissions
 pytestmark = pytest.mark.slow  # the whole adversarial battery: dozens of hostile submissions
 
 A = "01_neurons"
+FULL = load_assignment(A).max_score  # every exercise right
 LIMITS = Limits(call_seconds=3, cell_seconds=4, submission_seconds=240)
 
 
@@ -72,12 +73,12 @@ MALFORMED_EXPECT = {
     "empty": (0, "vazio"),
     "not_a_notebook": (0, "estrutura"),
     "binary_garbage": (0, "JSON"),
-    "duplicate_cell_ids": (19, ""),
-    "nbformat_4_0": (19, ""),
-    "schema_bump": (19, ""),
+    "duplicate_cell_ids": (FULL, ""),
+    "nbformat_4_0": (FULL, ""),
+    "schema_bump": (FULL, ""),
     "huge": (0, "MB"),
-    "big_outputs": (19, ""),
-    "latin1_script": (19, "Latin-1"),
+    "big_outputs": (FULL, ""),
+    "latin1_script": (FULL, "Latin-1"),
     "syntax_error_script": (0, "SyntaxError"),
 }
 
@@ -109,8 +110,8 @@ def exercises(result):
 
 def test_reference_untouched_by_its_neighbours(battery):
     results, _, out = battery
-    assert results["reference"]["score"] == 19
-    assert json.loads((out / "reference.json").read_text(encoding="utf-8"))["score"] == 19
+    assert results["reference"]["score"] == FULL
+    assert json.loads((out / "reference.json").read_text(encoding="utf-8"))["score"] == FULL
 
 
 def test_every_case_gets_its_outcome(battery):
@@ -216,4 +217,5 @@ def test_cheats_would_work_without_the_sandbox(tmp_path):
 def test_battery_is_big_enough(battery):
     _, all_cases, _ = battery
     assert len(all_cases) + len(MALFORMED_EXPECT) >= 35
-    assert len(load_assignment(A).order) == 15
+    # a tripwire: when 01_neurons gains an exercise (16 with AT_LEAST_K_THRESHOLD), review the battery
+    assert len(load_assignment(A).order) == 16
