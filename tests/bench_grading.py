@@ -23,6 +23,7 @@ submission and the cores used (CPU seconds of all processes / wall seconds).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import resource
 import subprocess
@@ -55,6 +56,33 @@ def timed(command: list[str], cwd: Path, env: dict | None = None) -> float:
     if done.returncode != 0:
         raise SystemExit(f"{' '.join(command)} failed:\n{done.stdout[-2000:]}{done.stderr[-3000:]}")
     return time.perf_counter() - started
+
+
+@contextlib.contextmanager
+def warm_cluster(workers: int, threads: int):
+    """A Dask LocalCluster of grader workers (the worker preload, WORKER_CONFIG), as `grader worker` runs them."""
+    import dask
+    from distributed import LocalCluster
+
+    from grader.dask_executor import WORKER_CONFIG
+
+    with (
+        dask.config.set(WORKER_CONFIG),
+        LocalCluster(
+            n_workers=workers, threads_per_worker=threads, dashboard_address=None, preload=["grader.dask_executor"]
+        ) as cluster,
+    ):
+        yield cluster
+
+
+def copies_of_reference(assignment: str, n: int, folder: Path) -> list[Path]:
+    """N files holding the assignment's reference solution, `folder/s000.ipynb`, ..."""
+    one = write_submissions(assignment, [Variant("reference", {})], folder / "one")["reference"]
+    paths = [folder / "batch" / f"s{i:03d}.ipynb" for i in range(n)]
+    paths[0].parent.mkdir(parents=True, exist_ok=True)
+    for path in paths:
+        path.write_bytes(one.read_bytes())
+    return paths
 
 
 def versus_nbgrader(assignment: str, n: int, jobs: int) -> None:
@@ -111,17 +139,7 @@ def versus_nbgrader(assignment: str, n: int, jobs: int) -> None:
         }
         # The same `grade` command handed to grading processes that are already warm: a Dask
         # worker kept running (one worker, `jobs` slots), as at a deadline; started before timing.
-        import dask
-        from distributed import LocalCluster
-
-        from grader.dask_executor import WORKER_CONFIG
-
-        with (
-            dask.config.set(WORKER_CONFIG),
-            LocalCluster(
-                n_workers=1, threads_per_worker=jobs, dashboard_address=None, preload=["grader.dask_executor"]
-            ) as cluster,
-        ):
+        with warm_cluster(1, jobs) as cluster:
             warm = [*grader, "grade", "--assignment", assignment, "--jobs", f"{jobs}", "--quiet", "--regrade"]
             warm += ["--executor", "dask", "--scheduler", cluster.scheduler_address]
             timed([*warm, *submitted[:jobs], "--out", f"{tmp}/warm"], courses["ours"], env)
@@ -136,31 +154,17 @@ def versus_nbgrader(assignment: str, n: int, jobs: int) -> None:
 
 def executors(assignment: str, n: int) -> None:
     """Submissions per minute on the local executor and on Dask with 1 and 2 workers."""
-    import dask
-    from distributed import LocalCluster
-
-    from grader.dask_executor import WORKER_CONFIG, DaskExecutor
+    from grader.dask_executor import DaskExecutor
     from grader.grading import GradeOptions, grade_batch
 
     with tempfile.TemporaryDirectory() as tmp:
-        variants = [Variant("reference", {})]
-        one = write_submissions(assignment, variants, Path(tmp) / "one")["reference"]
-        paths = []
-        for i in range(n):
-            paths.append(Path(tmp) / "batch" / f"s{i:03d}.ipynb")
-            paths[-1].parent.mkdir(exist_ok=True)
-            paths[-1].write_bytes(one.read_bytes())
+        paths = copies_of_reference(assignment, n, Path(tmp))
         rows = []
         for workers in (1, 2):
             started = time.perf_counter()
             grade_batch(paths, assignment, Path(tmp) / f"local{workers}", GradeOptions(), jobs=workers)
             rows.append((f"local, {workers} process(es)", time.perf_counter() - started))
-            with (
-                dask.config.set(WORKER_CONFIG),
-                LocalCluster(
-                    n_workers=workers, threads_per_worker=1, dashboard_address=None, preload=["grader.dask_executor"]
-                ) as cluster,
-            ):
+            with warm_cluster(workers, 1) as cluster:
                 executor = DaskExecutor(scheduler=cluster.scheduler_address)
                 grade_batch(
                     paths[:workers], assignment, Path(tmp) / f"warm{workers}", GradeOptions(), executor=executor
@@ -194,19 +198,11 @@ def dask_task_overhead(paths: list[Path], assignment: str, out: Path) -> float:
     ledger line. One worker, one thread: tasks in a row, so the time per task is the cost."""
     import functools
 
-    import dask
-    from distributed import LocalCluster
-
-    from grader.dask_executor import WORKER_CONFIG, DaskExecutor
+    from grader.dask_executor import DaskExecutor
     from grader.grading import GradeOptions, grade_batch
 
     real = grade_batch(paths[:1], assignment, out / "real", GradeOptions(), jobs=1)[0]
-    with (
-        dask.config.set(WORKER_CONFIG),
-        LocalCluster(
-            n_workers=1, threads_per_worker=1, dashboard_address=None, preload=["grader.dask_executor"]
-        ) as cluster,
-    ):
+    with warm_cluster(1, 1) as cluster:
         # echo_task travels by value: it lives in __main__ (this script)
         executor = DaskExecutor(scheduler=cluster.scheduler_address, task=functools.partial(echo_task, real))
         grade_batch(paths[:2], assignment, out / "warm", GradeOptions(), executor=executor)
@@ -229,12 +225,10 @@ def main() -> None:
         return versus_nbgrader(args.assignment, args.n[0] if args.n != [1, 50] else 16, max(args.jobs))
     if args.dask_overhead:
         with tempfile.TemporaryDirectory() as tmp:
-            one = write_submissions(args.assignment, [Variant("reference", {})], Path(tmp) / "one")["reference"]
             n = args.n[0] if args.n != [1, 50] else 64
-            paths = [Path(tmp) / f"s{i:03d}.ipynb" for i in range(n)]
-            for path in paths:
-                path.write_bytes(one.read_bytes())
-            seconds = dask_task_overhead(paths, args.assignment, Path(tmp) / "out")
+            seconds = dask_task_overhead(
+                copies_of_reference(args.assignment, n, Path(tmp)), args.assignment, Path(tmp) / "out"
+            )
         return print(f"Dask's own cost per task ({n} tasks, 1 worker, nothing graded): {seconds:.4f} s")
     if args.executors:
         return executors(args.assignment, args.n[0] if args.n != [1, 50] else 32)
