@@ -193,21 +193,44 @@ def test_generated_notebooks_in_sync_with_source():
     assert out_of_sync() == [], "run `python -m grader generate`"
 
 
+def _exercise_names(table_rows: list[str], column: int) -> list[str]:
+    """The exercise ids in one column of a Markdown table's rows (`a`, `b` in one cell)."""
+    names = []
+    for line in table_rows:
+        cells = line.split("|")
+        if line.startswith("| ") and len(cells) > column + 1:
+            names += re.findall(r"`([A-Za-z_][A-Za-z0-9_]*)`", cells[column])
+    return names
+
+
+def project_extras(root: Path, assignment_id: str) -> list[str]:
+    """Exercises the project adds to the catalog: the README's "Exercises beyond the catalog" table."""
+    section = (root / "README.md").read_text(encoding="utf-8").split("### Exercises beyond the catalog")[1]
+    section = section.split("\n#")[0]
+    rows = [line for line in section.splitlines() if line.startswith(f"| {assignment_id} |")]
+    return _exercise_names(rows, 2)
+
+
 @pytest.mark.parametrize("assignment_id", assignment_ids())
 def test_catalog_and_source_agree(root, assignment_id):
     catalog = root.parent / "shared" / "CATALOG.md"
     if not catalog.exists():
         pytest.skip("../shared/CATALOG.md is not beside this checkout")
     section = catalog.read_text(encoding="utf-8").split(f"## {assignment_id}")[1].split("\n## ")[0]
-    names = []
-    for line in section.splitlines():
-        if line.startswith("| `"):
-            names += re.findall(r"`([A-Za-z_][A-Za-z0-9_]*)`", line.split("|")[1])
+    names = _exercise_names(section.splitlines(), 1)
+    extras = project_extras(root, assignment_id)
+    assert not set(extras) & set(names), "an exercise the catalog now has: drop it from the README's table"
     order = load_assignment(assignment_id).order
-    # Every authored exercise is in the catalog, in the catalog's order; the catalog may be
-    # ahead of source/ (an exercise an open issue adds, e.g. 03's train_xor_mlp).
-    assert set(order) <= set(names), sorted(set(order) - set(names))
-    assert [name for name in names if name in order] == order
+    # Every authored exercise is in the catalog or the README's table of extras, the catalog's in
+    # the catalog's order; the catalog may be ahead of source/ (an exercise an open issue adds).
+    assert set(order) <= set(names) | set(extras), sorted(set(order) - set(names) - set(extras))
+    assert [name for name in names if name in order] == [name for name in order if name in names]
+
+
+def test_the_readme_lists_only_authored_extras(root):
+    for assignment_id in assignment_ids():
+        assert set(project_extras(root, assignment_id)) <= set(load_assignment(assignment_id).order)
+    assert project_extras(root, "01_neurons") == ["AT_LEAST_K_THRESHOLD"]
 
 
 @pytest.mark.parametrize("assignment_id", assignment_ids())
