@@ -14,7 +14,6 @@ import functools
 import json
 import os
 import re
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -36,10 +35,7 @@ def course_root() -> Path:
 
 
 def _nbformat():
-    """nbformat, imported without the IRI parser that jsonschema (under it) builds at import:
-    some 40 grammars, half a second in every grading process, for a string format the
-    notebook schemas never use."""
-    sys.modules.setdefault("rfc3987_syntax", None)  # None: `import rfc3987_syntax` fails, jsonschema skips it
+    """nbformat, imported when first needed (without the IRI parser: see grader/__init__.py)."""
     import nbformat
 
     return nbformat

@@ -125,6 +125,9 @@ class DaskExecutor:
         self.scheduler, self.workers = scheduler, max(workers, 1)
         self.task = task or grade_task
 
+    def prepare(self, count: int) -> None:
+        pass  # the workers warm themselves (their preload)
+
     def _client(self):
         try:
             from distributed import Client, LocalCluster

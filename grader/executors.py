@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import concurrent.futures as futures
 import multiprocessing
+import multiprocessing.forkserver
 import os
 from collections import Counter
 from collections.abc import Iterator
@@ -53,6 +54,9 @@ class Batch:
 class Executor(Protocol):
     name: str
 
+    def prepare(self, count: int) -> None:
+        """Start what grading `count` submissions will need, before the coordinator's own setup."""
+
     def grade(self, todo: list[Path], batch: Batch) -> Iterator[tuple[Path, dict]]: ...
 
 
@@ -66,6 +70,13 @@ class LocalExecutor:
         # task(path, name) -> results, in a grading process set up by initializer(assignment_id, options);
         # tests pass their own to play a grading process that dies.
         self.jobs, self.task, self.initializer = max(jobs, 1), task, initializer
+
+    def prepare(self, count: int) -> None:
+        if self.jobs > 1 and count > 1:
+            # The fork server imports torch and pytest (about 1.5 s) while the coordinator
+            # reads the assignment and the ledger; the pool's first process would wait for it.
+            grading_context()  # with its preload set
+            multiprocessing.forkserver.ensure_running()
 
     def grade(self, todo: list[Path], batch: Batch) -> Iterator[tuple[Path, dict]]:
         if not todo:  # a resumed batch with nothing left: no grading process to start

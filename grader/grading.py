@@ -237,6 +237,11 @@ def init_grading_process(assignment_id: str, options: GradeOptions) -> None:
     torch.set_num_threads(max(1, (os.cpu_count() or 1) // max(options.processes, 1)))
     _worker_state["assignment"] = load_assignment(assignment_id, options.course_root)
     _worker_state["options"] = options
+    # The student fork server imports torch in its sandbox (about 1 s) while this process
+    # sets up pytest for its first submission.
+    from grader.engine.launcher import default_launcher
+
+    default_launcher().prepare(options.launch)
 
 
 def grade_path(path: str, name: str) -> dict:
@@ -308,8 +313,9 @@ def grade_batch(
     from grader.executors import Batch, LocalExecutor
     from grader.shards import shard_of
 
-    assignment = load_assignment(assignment_id, options.course_root)
     executor = executor or LocalExecutor(jobs)
+    executor.prepare(len(paths))
+    assignment = load_assignment(assignment_id, options.course_root)
     out_dir.mkdir(parents=True, exist_ok=True)
     # Neither the submissions nor the results are visible from inside the sandbox, and each
     # grading process's student gets an equal share of a GPU (see worker._cap_gpu_memory).

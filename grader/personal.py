@@ -70,15 +70,43 @@ def settings(course: Path | None = None) -> Settings:
     return Settings(secret, int(versions) if versions else None)
 
 
-@functools.cache  # once per grading process: it runs the course's nbgrader_config.py
+@functools.cache  # once per process
 def _nbgrader_personal(course: Path) -> dict:
-    """`c.Personal.*` in the course's nbgrader_config.py (read by traitlets, as nbgrader does)."""
-    if not (course / "nbgrader_config.py").exists():
+    """`c.Personal.*` in the course's nbgrader_config.py. Where each is a literal
+    (`c.Personal.versions = 4`, as the README shows) it is read from the file's syntax tree:
+    running the file imports nbgrader (about 1 s of a core in every grading process). Anything
+    else (a computed path) is read by traitlets, running the file as nbgrader does."""
+    path = course / "nbgrader_config.py"
+    if not path.exists():
         return {}
+    literal = _literal_personal(path.read_text(encoding="utf-8"))
+    if literal is not None:
+        return literal
     from traitlets.config.loader import PyFileConfigLoader
 
     config = PyFileConfigLoader("nbgrader_config.py", path=str(course)).load_config()
     return dict(config.get("Personal", {}))
+
+
+def _literal_personal(source: str) -> dict | None:
+    """`{name: value}` for every `c.Personal.<name> = <literal>` at the file's top level, or
+    None where `Personal` is set any other way (inside a function, computed, by `c.Personal = ...`)."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return None  # traitlets reports it, as nbgrader would
+    found = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and node.attr == "Personal":
+            statement = next((s for s in tree.body if node in ast.walk(s)), None)
+            target = statement.targets[0] if isinstance(statement, ast.Assign) and len(statement.targets) == 1 else None
+            if not (isinstance(target, ast.Attribute) and target.value is node):
+                return None  # `c.Personal` used other than as `c.Personal.x = ...` at top level
+            try:
+                found[target.attr] = ast.literal_eval(statement.value)
+            except (ValueError, TypeError, SyntaxError):
+                return None
+    return found
 
 
 def declared(assignment_id: str) -> dict[str, Personal]:

@@ -56,3 +56,42 @@ def test_executor_names():
         assert "local or dask" in str(exc)
     else:
         raise AssertionError("an unknown executor must be refused")
+
+
+def test_the_fork_server_starts_before_the_coordinator_reads_the_assignment(tmp_path, monkeypatch):
+    """The pool's fork server imports torch and pytest (about 1.5 s): `grade_batch` has the
+    executor start it first, so that it warms while the coordinator reads the assignment."""
+    import multiprocessing.forkserver
+
+    import grader.grading
+
+    events = []
+    monkeypatch.setattr(multiprocessing.forkserver, "ensure_running", lambda: events.append("fork server"))
+    LocalExecutor(1).prepare(8)  # grades in this process
+    LocalExecutor(2).prepare(1)  # one submission: graded in this process too
+    assert events == []
+    real_load = grader.grading.load_assignment
+    monkeypatch.setattr(grader.grading, "load_assignment", lambda *a: events.append("assignment") or real_load(*a))
+    paths, _ = batch_of(tmp_path, set())
+    executor = LocalExecutor(2, task=fake_grade, initializer=no_setup)
+    results = grader.grading.grade_batch(paths, A, tmp_path / "out", GradeOptions(lang="en"), executor=executor)
+    assert events[:2] == ["fork server", "assignment"] and len(results) == len(paths)
+
+
+def test_a_grading_process_starts_its_student_fork_server_without_waiting_for_it():
+    """`prepare` starts the sandboxed zygote (which imports torch) and returns at once; the
+    first student process then comes from that same zygote."""
+    from grader.engine.launcher import ForkServer
+
+    server = ForkServer()
+    try:
+        server.prepare()
+        zygote = server._zygote
+        assert zygote is not None and zygote.poll() is None
+        child = server.start()
+        try:
+            assert server._zygote is zygote
+        finally:
+            child.kill()
+    finally:
+        server._shutdown()

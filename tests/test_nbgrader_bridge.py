@@ -119,3 +119,21 @@ def test_nbgrader_validates_cell_metadata_as_before_with_its_schema_checked_once
     for bad in ({**good, "points": "um"}, {k: v for k, v in good.items() if k != "grade_id"}):
         with pytest.raises(jsonschema.ValidationError):
             validator.validate_cell(new_code_cell("1", metadata={"nbgrader": bad}))
+
+
+def test_our_processes_read_notebooks_without_building_jsonschemas_iri_grammar(root):
+    """jsonschema builds a Lark grammar for IRIs at import where rfc3987_syntax is installed
+    (1.1 s of a core): every process of ours (`grade`, `autograde`, grading processes) skips
+    it, and still validates notebooks as nbformat does."""
+    import subprocess
+
+    probe = (
+        "import sys, grader.nbgrader_bridge, nbformat\n"
+        "from grader.course import read_notebook\n"
+        f"read_notebook({str(root / 'exercises' / '01_neurons' / '01_neurons.ipynb')!r})\n"
+        "bad = nbformat.v4.new_notebook(); bad.cells.append({'cell_type': 'code'})\n"
+        "print('lark' in sys.modules, nbformat.validator.isvalid(bad))"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["False", "False"]  # no grammar built; an invalid cell still invalid

@@ -2,7 +2,10 @@
 
 import csv
 import json
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -72,6 +75,39 @@ def test_the_secret_from_the_environment_or_the_file_nbgrader_config_names(tmp_p
     assert personal.settings(course) == personal.Settings(b"from the file", 4)
     monkeypatch.setenv(personal.SECRET_ENV, "from the environment")
     assert personal.settings(course).secret == b"from the environment"
+
+
+@pytest.mark.parametrize(
+    "lines, literal",
+    [
+        # as the README shows: read without running the file
+        ("c.Personal.secret_file = {file!r}", True),
+        # computed, or set another way: the file runs, as nbgrader runs it
+        ("import os\nc.Personal.secret_file = os.path.join({folder!r}, 'secret')", False),
+        ("from traitlets.config import Config\nc.Personal = Config(secret_file={file!r})", False),
+        ("if True:\n    c.Personal.secret_file = {file!r}", False),
+    ],
+)
+def test_nbgrader_config_read_without_importing_nbgrader_where_it_can(tmp_path, lines, literal):
+    """Every grading process reads c.Personal; running nbgrader_config.py imports nbgrader (about
+    1 s of a core), so a literal setting is read from the file's syntax, anything else by running it."""
+    secret_file = tmp_path / "keys" / "secret"
+    secret_file.parent.mkdir()
+    secret_file.write_text("s3cret\n", encoding="utf-8")
+    course = tmp_path / "course"
+    course.mkdir()
+    body = lines.format(file=str(secret_file), folder=str(secret_file.parent))
+    course_settings = "from grader.nbgrader_bridge import configure\nc = get_config()\nconfigure(c)"  # as ours
+    (course / "nbgrader_config.py").write_text(f"{course_settings}\n{body}\nc.Personal.versions = 3\n")
+    probe = (
+        "import sys; from pathlib import Path; from grader import personal\n"
+        f"s = personal.settings(Path({str(course)!r}))\n"
+        "print(s.secret.decode(), s.versions, 'nbgrader' in sys.modules)"
+    )
+    env = {k: v for k, v in os.environ.items() if k not in (personal.SECRET_ENV, personal.VERSIONS_ENV)}
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["s3cret", "3", str(not literal)]
 
 
 def test_student_code_never_sees_the_secret(monkeypatch):

@@ -193,6 +193,9 @@ class Spawner:
         read_hello(ours)
         return Child(popen.pid, ours, popen)
 
+    def prepare(self, settings: LaunchSettings = LaunchSettings()) -> None:
+        pass  # nothing is kept warm
+
     def close(self) -> None:
         pass
 
@@ -240,6 +243,11 @@ class ForkServer:
         )
         self._control = ours
         return ours
+
+    def prepare(self, settings: LaunchSettings = LaunchSettings()) -> None:
+        """Start the zygote now, without waiting for it: `start` waits."""
+        with self._lock:
+            self._ensure_zygote(settings)
 
     def start(self, settings: LaunchSettings = LaunchSettings()) -> Child:
         with self._lock:
