@@ -299,6 +299,7 @@ def grade_batch(
     shard: tuple[int, int] | None = None,
     executor: Executor | None = None,
     names: dict[Path, str] | None = None,
+    on_result: Callable[[Path, dict], None] | None = None,
 ) -> list[dict]:
     """Grade every submission, write DIR/<name>.json for each, return results in input order.
     `resume`: keep the results already in DIR that the ledger vouches for: graded from this
@@ -306,7 +307,9 @@ def grade_batch(
     `shard` (K, N): only the K-th of N slices (`grader.shards`); names are still those the
     whole list gives, so shards merge into exactly the unsharded batch.
     `executor`: where the grading runs (`grader.executors`); default: `jobs` local processes.
-    `names`: each submission's name in DIR (default: `submission_names`)."""
+    `names`: each submission's name in DIR (default: `submission_names`).
+    `on_result(path, result)`: told each result as soon as it is written (a kept one before
+    grading starts), in this thread: what it does holds up the handing out of submissions."""
     import json
 
     from grader import ledger
@@ -337,6 +340,8 @@ def grade_batch(
                 previous = None
             if previous and not previous["extra_data"].get("grader_error"):  # the grader's failures: again
                 results[path] = previous
+                if on_result:
+                    on_result(path, previous)
                 continue
         todo.append(path)
 
@@ -349,6 +354,8 @@ def grade_batch(
         write_json_atomic(out_dir / f"{names[path]}.json", result)  # only the coordinator writes
         ledger.append(out_dir, ledger.line_for(names[path], path, graders, result))
         results[path] = result
+        if on_result:
+            on_result(path, result)
         done += 1
         if progress:
             progress(done, len(paths), path)

@@ -26,6 +26,7 @@ warnings go to a log file, and a report lists every student, score and flag.
 
 from __future__ import annotations
 
+import concurrent.futures as futures
 import contextlib
 import csv
 import io
@@ -362,47 +363,50 @@ def autograde(
     names = {
         path: f"{folder.parent.name}-{notebook}" for folder in folders for notebook, (path, _) in files[folder].items()
     }
-    paths = list(names)
-    results = dict(
-        zip(
-            paths,
-            grade_batch(
-                paths,
-                assignment_id,
-                outdir / "engine",
-                options,
-                jobs=jobs,
-                resume=not regrade,
-                progress=progress,
-                names=names,
-            ),
-        )
-    )
-    with tempfile.TemporaryDirectory(prefix="autograde-") as scratch, captured_into(report.log_path) as log:
+    # Each student goes into the gradebook (nbgrader, one student at a time, in a thread of its
+    # own) as soon as the engine has graded all their notebooks, while the engine grades the
+    # others: nbgrader's share of the run overlaps the grading instead of following it.
+    folder_of = {path: folder for folder in folders for path, _ in files[folder].values()}
+    waiting = {folder: {path for path, _ in files[folder].values()} for folder in folders}
+    results: dict[Path, dict] = {}
+    with (
+        tempfile.TemporaryDirectory(prefix="autograde-") as scratch,
+        captured_into(report.log_path) as log,
+        futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="nbgrader") as nbgrader,
+    ):
         batch = _Batch(
             root, assignment_id, lang, release, outdir / "results", Path(scratch) / "submitted", log, nbgrader_step
         )
         recorded = {} if regrade else batch.already_recorded()
+        students: dict[Path, futures.Future] = {}
+
+        def into_gradebook(folder: Path) -> None:
+            students[folder] = nbgrader.submit(batch.record_student, folder, files[folder], results, recorded)
+
+        def graded(path: Path, result: dict) -> None:
+            results[path] = result
+            waiting[folder_of[path]].discard(path)
+            if not waiting[folder_of[path]]:
+                into_gradebook(folder_of[path])
+
         for folder in folders:
-            student = folder.parent.name
-            entries = batch.record_engine_results(folder, files[folder], results)
-            key = batch.gradebook_key(student, entries)
-            if recorded.get(student, (None,))[0] == key:  # these very results are in gradebook.db
-                route, problem = recorded[student][1], None
-                if route == "rebuilt":  # the results' note and the digest nbgrader graded
-                    batch.rebuild(folder, files[folder])
-            else:
-                route, problem = batch.into_gradebook(
-                    folder,
-                    files[folder],
-                    needs_rebuild=any(e.needs_review for e in entries if e.notebook in files[folder]),
-                )
-                if problem:
-                    report.problems[student] = problem
-                else:
-                    batch.remember(student, key, route)
-            for entry in entries:
-                entry.route = route
+            if not waiting[folder]:  # no notebook at all: nbgrader scores it 0
+                into_gradebook(folder)
+        grade_batch(
+            list(names),
+            assignment_id,
+            outdir / "engine",
+            options,
+            jobs=jobs,
+            resume=not regrade,
+            progress=progress,
+            names=names,
+            on_result=graded,
+        )
+        for folder in folders:  # in order, whenever each was recorded; an error of ours raises here
+            entries, problem = students[folder].result()
+            if problem:
+                report.problems[folder.parent.name] = problem
             report.entries.extend(entries)
     report.write_csv(report.report_path)
     return report
@@ -437,6 +441,33 @@ class _Batch:
     @property
     def recorded_path(self) -> Path:
         return self.results_dir.parent / "gradebook.jsonl"
+
+    def record_student(
+        self,
+        folder: Path,
+        files: dict[str, tuple[Path, list[Flag]]],
+        results: dict[Path, dict],
+        recorded: dict[str, tuple[str, str]],
+    ) -> tuple[list[Entry], str | None]:
+        """One student into the gradebook, unless these very results are there already: their
+        entries (each with the route taken) and what failed, if nothing worked."""
+        student = folder.parent.name
+        entries = self.record_engine_results(folder, files, results)
+        key = self.gradebook_key(student, entries)
+        problem = None
+        if recorded.get(student, (None,))[0] == key:  # these very results are in gradebook.db
+            route = recorded[student][1]
+            if route == "rebuilt":  # the results' note and the digest nbgrader graded
+                self.rebuild(folder, files)
+        else:
+            route, problem = self.into_gradebook(
+                folder, files, needs_rebuild=any(e.needs_review for e in entries if e.notebook in files)
+            )
+            if not problem:
+                self.remember(student, key, route)
+        for entry in entries:
+            entry.route = route
+        return entries, problem
 
     def gradebook_key(self, student: str, entries: list[Entry]) -> str:
         """What this run puts in the gradebook for a student: the results files EngineGrade

@@ -330,6 +330,40 @@ def test_when_nbgrader_refuses_the_notebook_is_rebuilt_and_then_written_directly
     assert "step: 0 / 1" in feedback
 
 
+OVERLAP_NBGRADER = """
+import json
+import sys
+from pathlib import Path
+
+from grader.nbgrader_bridge import _nbgrader_autograde, autograde
+
+ledger = Path("reports") / sys.argv[1] / "engine" / "ledger.jsonl"
+seen = []
+
+
+def watched(api, assignment, student):
+    seen.append((student, len(ledger.read_text(encoding="utf-8").splitlines())))
+    return _nbgrader_autograde(api, assignment, student)
+
+
+report = autograde(Path(".").resolve(), sys.argv[1], jobs=1, nbgrader_step=watched)
+print(json.dumps({"seen": seen, "students": sorted({e.student for e in report.entries})}))
+"""
+
+
+@pytest.mark.slow
+def test_a_student_goes_into_the_gradebook_while_the_engine_grades_the_others(root, tmp_path):
+    """nbgrader's per-student step overlaps the grading: each student is handed to nbgrader as
+    soon as the engine has graded their notebooks, not after the whole batch."""
+    course = make_course(root, tmp_path, A)
+    for student in ("ana", "bia", "caio", "davi"):
+        submit(course, student, A, typed_in_release(A))
+    out = json.loads(run([sys.executable, "-c", OVERLAP_NBGRADER, A], course).strip().splitlines()[-1])
+    assert out["students"] == ["ana", "bia", "caio", "davi"]
+    assert [student for student, _ in out["seen"]] == ["ana", "bia", "caio", "davi"]
+    assert out["seen"][0][1] < 4  # ana was in nbgrader's hands before the engine had graded davi
+
+
 COUNTING_NBGRADER = """
 import json
 import sys
