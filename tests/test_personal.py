@@ -330,17 +330,26 @@ def test_a_copied_notebook_is_flagged_and_graded_with_its_students_numbers(
     assert rows[0][-1] == "flags" and rows[1][-1] == "" and "other_params" in rows[2][-1]
 
 
-def test_self_checks_in_the_notebook_use_its_own_numbers():
+@pytest.mark.parametrize("assignment_id, exercise, ranges", DECLARED, ids=DECLARED_IDS)
+def test_self_checks_in_the_notebook_use_its_own_numbers(assignment_id, exercise, ranges):
     from grader.kit.local import run_public_checks
 
     def outcome(namespace: dict) -> str:
-        result = run_public_checks(A, namespace, only=EXERCISE)
-        return result["extra_data"]["exercises"][EXERCISE]["status"]
+        result = run_public_checks(assignment_id, namespace, only=exercise)
+        return result["extra_data"]["exercises"][exercise]["status"]
 
-    reference = load_assignment(A).exercise(EXERCISE).reference
-    assert outcome(answered(reference, {"N_ENTRADAS": 7, "K": 5})) == "passed"
-    assert outcome({"N_ENTRADAS": 7, "K": 5, EXERCISE: 2}) != "passed"  # right only for the default K = 2
-    assert outcome({EXERCISE: 2}) == "passed"  # no parameter cell run: the defaults
+    reference = load_assignment(assignment_id).exercise(exercise).reference
+    default = personal.declared(assignment_id)[exercise].default
+    fixed = {exercise: the_answer(assignment_id, exercise, default)}  # right only for the default numbers
+    mine = next(
+        p
+        for s in ROSTER
+        if the_answer(assignment_id, exercise, p := personal.params_for(assignment_id, s, SECRET)[exercise])
+        != fixed[exercise]
+    )
+    assert outcome(answered(reference, mine)) == "passed"
+    assert outcome({**mine, **fixed}) != "passed"
+    assert outcome(dict(fixed)) == "passed"  # no parameter cell run: the defaults
 
 
 def test_without_the_secret_a_personal_notebook_is_flagged_and_its_own_checks_use_its_metadata(monkeypatch):
