@@ -4,9 +4,27 @@
 graders recognise (../shared/research/common-mistakes.md §4-6, §10).
 """
 
+import random
+
 from grader.i18n import Text
+from grader.personal import Params, Personal
 
 T = Text
+
+IMAGE_SIDES = [96, 112, 128, 150, 160, 192, 200, 224, 300, 320, 384, 400, 448, 512]  # not 256: the statement's
+BYTES_PER_WEIGHT = [2, 4, 8]  # float16/bfloat16, float32, float64
+
+
+def draw_dense_image(rng: random.Random) -> Params:
+    """An image side and a weight size for `DENSE_IMAGE_GB`, each value as likely."""
+    return {"LADO": rng.choice(IMAGE_SIDES), "BYTES_POR_PESO": rng.choice(BYTES_PER_WEIGHT)}
+
+
+# Exercises whose numbers change from student to student (grader.personal): the notebook's
+# parameter cell defines them; the default is an ImageNet-sized image in float32.
+PERSONAL: dict[str, Personal] = {
+    "DENSE_IMAGE_GB": Personal(draw=draw_dense_image, default={"LADO": 224, "BYTES_POR_PESO": 4}),
+}
 
 LADDER: dict[str, list[Text]] = {
     "make_tensors": [
@@ -137,6 +155,20 @@ LADDER: dict[str, list[Text]] = {
         T(
             pt="GB decimal: divida por 10⁹ (não por 2³⁰, que é GiB). 256⁴ pesos float32 ≈ 17,18 GB.",
             en="Decimal GB: divide by 10⁹ (not 2³⁰, that is GiB). 256⁴ float32 weights ≈ 17.18 GB.",
+        ),
+    ],
+    "DENSE_IMAGE_GB": [
+        T(
+            pt="Primeiro os pesos: cada um dos `LADO²` pixels se liga a cada um dos `LADO²` neurônios. "
+            "Depois os bytes, e por fim os GB.",
+            en="Weights first: each of the `LADO²` pixels connects to each of the `LADO²` units. "
+            "Then the bytes, and last the GB.",
+        ),
+        T(
+            pt="Pesos = LADO⁴, bytes = pesos × `BYTES_POR_PESO`, GB = bytes / 10⁹. Escreva a conta com as "
+            "variáveis (por exemplo `DENSE_IMAGE_GB = LADO**4 * BYTES_POR_PESO / 1e9`), não com um número fixo.",
+            en="Weights = LADO⁴, bytes = weights × `BYTES_POR_PESO`, GB = bytes / 10⁹. Write it with the "
+            "variables (e.g. `DENSE_IMAGE_GB = LADO**4 * BYTES_POR_PESO / 1e9`), not with a fixed number.",
         ),
     ],
     "count_trainable_params": [
@@ -308,6 +340,22 @@ MISTAKES: dict[str, Text] = {
     "bytes_ignored": T(
         pt="Multiplique pelo número de bytes por parâmetro (4 em float32).",
         en="Multiply by the number of bytes per parameter (4 in float32).",
+    ),
+    "image_side_squared": T(
+        pt="Você contou LADO² pesos, mas são LADO² pixels ligados, cada um, a LADO² neurônios: LADO⁴ pesos.",
+        en="You counted LADO² weights, but each of the LADO² pixels connects to LADO² units: LADO⁴ weights.",
+    ),
+    "image_bytes_fixed": T(
+        pt="A conta usa 4 bytes por peso (float32), mas os seus pesos têm `BYTES_POR_PESO` = {size} bytes: "
+        "escreva-a com `BYTES_POR_PESO`.",
+        en="This uses 4 bytes per weight (float32), but your weights take `BYTES_POR_PESO` = {size} bytes: "
+        "write it with `BYTES_POR_PESO`.",
+    ),
+    "image_gb_wrong": T(
+        pt="`DENSE_IMAGE_GB` não é o tamanho, em GB, dos pesos da camada com os seus números (LADO = {side}, "
+        "BYTES_POR_PESO = {size}).",
+        en="`DENSE_IMAGE_GB` is not the size, in GB, of the layer's weights with your numbers (LADO = {side}, "
+        "BYTES_POR_PESO = {size}).",
     ),
     "counts_frozen": T(
         pt="Você contou parâmetros congelados (`requires_grad=False`): conte só os treináveis.",

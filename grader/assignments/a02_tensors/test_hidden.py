@@ -9,7 +9,7 @@ import torch.nn.functional as F
 
 from grader import checks
 from grader.assignments.a02_tensors import MISTAKES, hidden_inspect, hidden_models
-from grader.assignments.a02_tensors.test_public import whole
+from grader.assignments.a02_tensors.test_public import dense_image_gb_check, whole
 from grader.checks import Mistake
 from grader.engine.protocol import Handle, tensor_meta
 from grader.engine.session import StudentError, changed_input
@@ -452,6 +452,20 @@ def test_weights_memory_gb(student):
         checks.expect(abs(got - n * size / 2**30) > tolerance, MISTAKES["gib_not_gb"], "gib_not_gb")
         checks.expect(abs(got - n / 1e9) > tolerance, MISTAKES["bytes_ignored"], "bytes_ignored")
         checks.expect(abs(got - expected) <= tolerance, checks.WRONG_VALUES, "wrong_values", what="weights_memory_gb")
+
+
+WEIGHT_DTYPES = {2: torch.float16, 4: torch.float32, 8: torch.float64}
+
+
+@pytest.mark.exercise("DENSE_IMAGE_GB")
+def test_dense_image_gb_against_a_real_layer(student, params):
+    """o tamanho dos pesos de um nn.Linear(LADO², LADO², bias=False) de verdade, com os seus números
+    en: the size of the weights of a real nn.Linear(LADO², LADO², bias=False), with your numbers
+    """
+    side, size = int(params["LADO"]), int(params["BYTES_POR_PESO"])
+    # on the meta device: the layer's shapes and dtype without its gigabytes
+    layer = torch.nn.Linear(side * side, side * side, bias=False, device="meta", dtype=WEIGHT_DTYPES[size])
+    dense_image_gb_check(student, params, sum(p.numel() * p.element_size() for p in layer.parameters()) / 1e9)
 
 
 # The models' builders: their source is executed in the student's process (`student.build`),

@@ -170,6 +170,33 @@ def test_weights_memory_example(student):
     checks.expect(abs(got - 17.179869184) < 1e-4, checks.WRONG_VALUES, "wrong_values", what="weights_memory_gb")
 
 
+def dense_image_gb_check(student, params: dict, expected: float) -> None:
+    """`DENSE_IMAGE_GB` against `expected`, the student's own layer in GB; the numbers are the
+    student's own (the `params` fixture), never the notebook's. Names the slip it matches."""
+    got = checks.number(student.get("DENSE_IMAGE_GB"), "DENSE_IMAGE_GB")
+    side, size = int(params["LADO"]), int(params["BYTES_POR_PESO"])
+    tolerance = 1e-6 * expected  # GiB is 7% off; the other slips are off by a factor of 2 or more
+    slips = {  # the value each known slip gives, checked in this order
+        "image_side_squared": side**2 * size / 1e9,
+        "gib_not_gb": side**4 * size / 2**30,
+        "bytes_ignored": side**4 / 1e9,
+        "image_bytes_fixed": side**4 * 4 / 1e9,
+    }
+    if abs(got - expected) <= tolerance:
+        return
+    key = next((k for k, v in slips.items() if abs(got - v) <= tolerance), "image_gb_wrong")
+    raise Mistake(MISTAKES[key], key, side=side, size=size)
+
+
+@pytest.mark.exercise("DENSE_IMAGE_GB")
+def test_dense_image_gb_formula(student, params):
+    """LADO⁴ · BYTES_POR_PESO / 10⁹, com os seus números
+    en: LADO⁴ · BYTES_POR_PESO / 10⁹, with your numbers
+    """
+    side, size = int(params["LADO"]), int(params["BYTES_POR_PESO"])
+    dense_image_gb_check(student, params, side**4 * size / 1e9)
+
+
 MODEL = "import torch.nn as nn\ndef make():\n    return nn.Sequential(nn.Linear(3, 2), nn.ReLU(), nn.Linear(2, 1))\n"
 
 

@@ -605,9 +605,52 @@ MUTANTS = [
         hint="iris_activation",
         score=1.0,
     ),
+    # ------------------------------------------------------------------ DENSE_IMAGE_GB (the default
+    # numbers, LADO = 224 in float32; a fixed number that only fits them: tests/test_personal.py)
+    Variant(
+        "mutant_image_gb_side_squared",
+        {"DENSE_IMAGE_GB": "DENSE_IMAGE_GB = LADO**2 * BYTES_POR_PESO / 1e9\n"},
+        breaks="DENSE_IMAGE_GB",
+        hint="image_side_squared",
+    ),
+    Variant(
+        "mutant_image_gb_gib",
+        {"DENSE_IMAGE_GB": "DENSE_IMAGE_GB = LADO**4 * BYTES_POR_PESO / 2**30\n"},
+        breaks="DENSE_IMAGE_GB",
+        hint="gib_not_gb",
+    ),
+    Variant(
+        "mutant_image_gb_bytes_ignored",
+        {"DENSE_IMAGE_GB": "DENSE_IMAGE_GB = LADO**4 / 1e9\n"},
+        breaks="DENSE_IMAGE_GB",
+        hint="bytes_ignored",
+    ),
+    Variant(
+        "mutant_image_gb_weights_not_gb",  # the number of weights, not their size
+        {"DENSE_IMAGE_GB": "DENSE_IMAGE_GB = LADO**4\n"},
+        breaks="DENSE_IMAGE_GB",
+        hint="image_gb_wrong",
+    ),
 ]
 
 ALTERNATIVES = [
+    Variant(
+        "alt_image_gb_own_functions",
+        {"DENSE_IMAGE_GB": "DENSE_IMAGE_GB = weights_memory_gb(dense_image_weights(LADO), BYTES_POR_PESO)\n"},
+    ),
+    Variant(
+        "alt_image_gb_float32_tensor",
+        {"DENSE_IMAGE_GB": "DENSE_IMAGE_GB = torch.tensor(float(LADO)) ** 4 * BYTES_POR_PESO / 1e9\n"},
+    ),
+    Variant(
+        "alt_image_gb_meta_layer",
+        {
+            "DENSE_IMAGE_GB": (
+                "camada = nn.Linear(LADO * LADO, LADO * LADO, bias=False, device='meta')\n"
+                "DENSE_IMAGE_GB = camada.weight.numel() * BYTES_POR_PESO / 10**9\n"
+            )
+        },
+    ),
     # ------------------------------------------------------------------ tensors
     Variant(
         "alt_make_tensors_factories",

@@ -4,9 +4,37 @@
 graders recognise (../shared/research/common-mistakes.md §11-13).
 """
 
+import random
+
 from grader.i18n import Text
+from grader.personal import Params, Personal
 
 T = Text
+
+CONV_SIDES = [28, 32, 48, 64, 96, 128, 224]
+CONV_FILTERS = [8, 16, 24, 32, 48, 64]
+
+
+def draw_conv_layer(rng: random.Random) -> Params:
+    """A layer for `CONV_OUTPUT_SHAPE`: kernel 3, 5 or 7, stride 1 to 3, padding up to "same" (k // 2)."""
+    kernel = rng.choice([3, 5, 7])
+    return {
+        "LADO": rng.choice(CONV_SIDES),
+        "FILTROS": rng.choice(CONV_FILTERS),
+        "KERNEL": kernel,
+        "STRIDE": rng.randint(1, 3),
+        "PADDING": rng.randint(0, kernel // 2),
+    }
+
+
+# Exercises whose numbers change from student to student (grader.personal): the notebook's
+# parameter cell defines them. The default's known slips give distinct sides (16 right; 15
+# without the + 1, 16.5 with `/`, 32 without the stride), so each mutant is told apart.
+PERSONAL: dict[str, Personal] = {
+    "CONV_OUTPUT_SHAPE": Personal(
+        draw=draw_conv_layer, default={"LADO": 32, "FILTROS": 16, "KERNEL": 5, "STRIDE": 2, "PADDING": 2}
+    ),
+}
 
 LADDER: dict[str, list[Text]] = {
     "conv_output_size": [
@@ -41,6 +69,20 @@ LADDER: dict[str, list[Text]] = {
         T(
             pt="Transforme cada parâmetro num par: `(v, v)` se for int, `tuple(v)` se já for um par (h, w).",
             en="Turn each parameter into a pair: `(v, v)` for an int, `tuple(v)` when it is already an (h, w) pair.",
+        ),
+    ],
+    "CONV_OUTPUT_SHAPE": [
+        T(
+            pt="O lote (8) passa direto, os canais viram `FILTROS`, e altura e largura saem da fórmula da "
+            "Parte 2, com `LADO`, `KERNEL`, `STRIDE` e `PADDING`.",
+            en="The batch (8) passes through, the channels become `FILTROS`, and height and width come from "
+            "Part 2's formula, with `LADO`, `KERNEL`, `STRIDE` and `PADDING`.",
+        ),
+        T(
+            pt="`lado = (LADO + 2 * PADDING - KERNEL) // STRIDE + 1` e `CONV_OUTPUT_SHAPE = (8, FILTROS, lado, "
+            "lado)`: escreva com as variáveis, não com números fixos.",
+            en="`side = (LADO + 2 * PADDING - KERNEL) // STRIDE + 1` and `CONV_OUTPUT_SHAPE = (8, FILTROS, side, "
+            "side)`: write it with the variables, not with fixed numbers.",
         ),
     ],
     "conv2d_param_count": [
@@ -162,6 +204,25 @@ MISTAKES: dict[str, Text] = {
     "shape_not_tuple": T(
         pt="`conv2d_output_shape` deve devolver uma tupla (N, C, H, W) de inteiros; recebi {detail}.",
         en="`conv2d_output_shape` must return a tuple (N, C, H, W) of integers; got {detail}.",
+    ),
+    "constant_not_shape": T(
+        pt="`CONV_OUTPUT_SHAPE` deve ser uma tupla de quatro inteiros, (N, C_out, H', W'); é {detail}.",
+        en="`CONV_OUTPUT_SHAPE` must be a tuple of four integers, (N, C_out, H', W'); it is {detail}.",
+    ),
+    "batch_changed": T(
+        pt="{what}: o lote passa direto pela convolução: N continua {expected}.",
+        en="{what}: the batch passes through the convolution unchanged: N stays {expected}.",
+    ),
+    "channels_not_filters": T(
+        pt="`CONV_OUTPUT_SHAPE`: a saída tem um canal por filtro, `FILTROS` = {filters}, não os canais da entrada.",
+        en="`CONV_OUTPUT_SHAPE`: the output has one channel per filter, `FILTROS` = {filters}, not the input's "
+        "channels.",
+    ),
+    "conv_shape_wrong": T(
+        pt="`CONV_OUTPUT_SHAPE` = {actual} não é a forma da saída da sua camada (LADO = {LADO}, FILTROS = "
+        "{FILTROS}, KERNEL = {KERNEL}, STRIDE = {STRIDE}, PADDING = {PADDING}).",
+        en="`CONV_OUTPUT_SHAPE` = {actual} is not the output shape of your layer (LADO = {LADO}, FILTROS = "
+        "{FILTROS}, KERNEL = {KERNEL}, STRIDE = {STRIDE}, PADDING = {PADDING}).",
     ),
     "pair_arguments": T(
         pt="{what}: cada parâmetro pode ser um par (altura, largura); use o primeiro valor para H e o segundo para W.",

@@ -50,6 +50,33 @@ def conv_size_mistake(actual: int, size: int, kernel: int, stride: int, padding:
     return None
 
 
+CONV_BATCH = 8  # CONV_OUTPUT_SHAPE's input is (8, 3, LADO, LADO): the statement's batch
+PARAMS = ("LADO", "FILTROS", "KERNEL", "STRIDE", "PADDING")  # CONV_OUTPUT_SHAPE's numbers
+
+
+def conv_output_shape_check(student, params: dict, expected: tuple) -> None:
+    """`CONV_OUTPUT_SHAPE` against `expected`, the shape the student's own layer gives; the
+    numbers are the student's own (the `params` fixture), never the notebook's. Names the slip."""
+    what = "CONV_OUTPUT_SHAPE"
+    got = student.get(what)
+    if not isinstance(got, (tuple, list)) or len(got) != 4:
+        detail = repr(tuple(got))[:80] if isinstance(got, (tuple, list)) else checks.describe_type(got)
+        raise Mistake(MISTAKES["constant_not_shape"], "constant_not_shape", detail=detail)
+    got = tuple(whole(v, what) for v in got)
+    if got == tuple(expected):
+        return
+    if got[0] != expected[0]:
+        raise Mistake(MISTAKES["batch_changed"], "batch_changed", what=what, expected=expected[0])
+    if got[1] != expected[1]:
+        raise Mistake(MISTAKES["channels_not_filters"], "channels_not_filters", filters=expected[1])
+    side = next(s for s, e in zip(got[2:], expected[2:]) if s != e)
+    numbers = {k: int(params[k]) for k in ("LADO", "KERNEL", "STRIDE", "PADDING")}
+    key = conv_size_mistake(side, *numbers.values(), 1)
+    if key:
+        raise Mistake(MISTAKES[key], key, what=what)
+    raise Mistake(MISTAKES["conv_shape_wrong"], "conv_shape_wrong", actual=got, **{k: params[k] for k in PARAMS})
+
+
 # ----------------------------------------------------------------------- ConvBlock
 
 

@@ -18,8 +18,11 @@ import torch.nn.functional as F
 from grader import checks
 from grader.assignments.a04_cnn import MISTAKES, hidden_forbid_conv
 from grader.assignments.a04_cnn.common import (
+    CONV_BATCH,
+    PARAMS,
     block_parts,
     block_reference,
+    conv_output_shape_check,
     conv_size_mistake,
     has_layer,
     torch_conv_size,
@@ -134,6 +137,17 @@ def test_conv2d_output_shape_matches_pytorch(student):
             if any(isinstance(v, tuple) for v in (kernel, stride, padding, dilation)):
                 raise Mistake(MISTAKES["pair_arguments"], "pair_arguments", what=what)
             raise Mistake(MISTAKES["size_wrong"], "size_wrong", what=what, expected=expected, actual=got)
+
+
+@pytest.mark.exercise("CONV_OUTPUT_SHAPE")
+def test_conv_output_shape_against_a_real_layer(student, params):
+    """a forma que uma nn.Conv2d de verdade dá, com os seus números
+    en: the shape a real nn.Conv2d gives, with your numbers
+    """
+    size, filters, kernel, stride, padding = (int(params[k]) for k in PARAMS)
+    layer = nn.Conv2d(3, filters, kernel, stride=stride, padding=padding, device="meta")  # shapes, no numbers
+    expected = tuple(layer(torch.empty(CONV_BATCH, 3, size, size, device="meta")).shape)
+    conv_output_shape_check(student, params, expected)
 
 
 def draw_count(rng):

@@ -6,7 +6,13 @@ import torch.nn.functional as F
 
 from grader import checks
 from grader.assignments.a04_cnn import MISTAKES
-from grader.assignments.a04_cnn.common import conv_size_mistake, has_layer, whole
+from grader.assignments.a04_cnn.common import (
+    CONV_BATCH,
+    conv_output_shape_check,
+    conv_size_mistake,
+    has_layer,
+    whole,
+)
 from grader.checks import Mistake
 from grader.kit.data import digits_split, make_signals
 
@@ -67,6 +73,16 @@ def test_conv2d_output_shape_example(student):
         expected=(8, 16, 32, 32),
         actual=got,
     )
+
+
+@pytest.mark.exercise("CONV_OUTPUT_SHAPE")
+def test_conv_output_shape_formula(student, params):
+    """(8, FILTROS, H', W') da sua camada, pela fórmula da Parte 2
+    en: (8, FILTROS, H', W') of your layer, by Part 2's formula
+    """
+    size, kernel, stride, padding = (int(params[k]) for k in ("LADO", "KERNEL", "STRIDE", "PADDING"))
+    side = (size + 2 * padding - kernel) // stride + 1
+    conv_output_shape_check(student, params, (CONV_BATCH, int(params["FILTROS"]), side, side))
 
 
 @pytest.mark.exercise("conv2d_param_count")

@@ -16,6 +16,14 @@ edit = partial(edit_reference, "04_cnn")
 
 CONV_RETURN = "return (size + 2 * padding - kernel_efetivo) // stride + 1"
 POOL_RETURN = "return (size + 2 * padding - kernel_size) // stride + 1"
+SHAPE_SIDE = "(LADO + 2 * PADDING - KERNEL) // STRIDE + 1"
+
+
+def conv_shape(side: str, shape: str = "(8, FILTROS, lado, lado)") -> dict[str, str]:
+    """CONV_OUTPUT_SHAPE's cell as a student may write it: the side first, then the shape."""
+    return {"CONV_OUTPUT_SHAPE": f"lado = {side}\nCONV_OUTPUT_SHAPE = {shape}\n"}
+
+
 COUNT_RETURN = "return out_channels * in_channels * kh * kw + (out_channels if bias else 0)"
 
 MUTANTS = [
@@ -296,9 +304,65 @@ MUTANTS = [
         breaks="train_digits_cnn",
         hint="trained_on_test",
     ),
+    # ------------------------------------------------------------------ CONV_OUTPUT_SHAPE (the default
+    # numbers; a fixed shape that only fits them: tests/test_personal.py)
+    Variant(
+        "mutant_conv_shape_missing_plus_one",
+        conv_shape("(LADO + 2 * PADDING - KERNEL) // STRIDE"),
+        breaks="CONV_OUTPUT_SHAPE",
+        hint="missing_plus_one",
+    ),
+    Variant(
+        "mutant_conv_shape_true_division",
+        conv_shape("(LADO + 2 * PADDING - KERNEL) / STRIDE + 1"),
+        breaks="CONV_OUTPUT_SHAPE",
+        hint="float_division",
+    ),
+    Variant(
+        "mutant_conv_shape_stride_ignored",
+        conv_shape("LADO + 2 * PADDING - KERNEL + 1"),
+        breaks="CONV_OUTPUT_SHAPE",
+        hint="stride_ignored",
+    ),
+    Variant(
+        "mutant_conv_shape_input_channels",
+        conv_shape(SHAPE_SIDE, "(8, 3, lado, lado)"),
+        breaks="CONV_OUTPUT_SHAPE",
+        hint="channels_not_filters",
+    ),
+    Variant(
+        "mutant_conv_shape_no_batch",
+        conv_shape(SHAPE_SIDE, "(FILTROS, lado, lado)"),
+        breaks="CONV_OUTPUT_SHAPE",
+        hint="constant_not_shape",
+    ),
 ]
 
 ALTERNATIVES = [
+    Variant(
+        "alt_conv_shape_list_and_floor",
+        {
+            "CONV_OUTPUT_SHAPE": (
+                "lado = math.floor((LADO + 2 * PADDING - KERNEL) / STRIDE) + 1\n"
+                "CONV_OUTPUT_SHAPE = [8, FILTROS, lado, lado]\n"
+            )
+        },
+    ),
+    Variant(
+        "alt_conv_shape_measured",  # a real layer's output shape, a torch.Size
+        {
+            "CONV_OUTPUT_SHAPE": (
+                "camada = nn.Conv2d(3, FILTROS, KERNEL, stride=STRIDE, padding=PADDING)\n"
+                "CONV_OUTPUT_SHAPE = camada(torch.zeros(8, 3, LADO, LADO)).shape\n"
+            )
+        },
+    ),
+    Variant(
+        "alt_conv_shape_own_function",
+        {
+            "CONV_OUTPUT_SHAPE": "CONV_OUTPUT_SHAPE = conv2d_output_shape((8, 3, LADO, LADO), FILTROS, KERNEL, STRIDE, PADDING)\n"
+        },
+    ),
     Variant(
         "alt_conv_math_floor",
         edit(
