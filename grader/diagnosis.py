@@ -49,6 +49,20 @@ _RULES: list[tuple[tuple[str, ...], tuple[str, ...], Diagnosis]] = [
     ),
     (
         ("RuntimeError",),
+        ("device type for generator but found",),  # "Expected a 'cuda' device type for generator but found 'cpu'"
+        Diagnosis(
+            "generator_device",
+            Text(
+                pt="O gerador (`generator`) está num dispositivo e o tensor sorteado em outro. Sorteie no "
+                "dispositivo das entradas, que é o do gerador: `torch.rand(..., generator=generator, "
+                "device=x.device)`.",
+                en="The generator lives on one device and the random tensor on another. Draw on the inputs' "
+                "device, which is the generator's: `torch.rand(..., generator=generator, device=x.device)`.",
+            ),
+        ),
+    ),
+    (
+        ("RuntimeError",),
         ("boolean value of tensor with more than one value is ambiguous",),
         Diagnosis(
             "tensor_truth_value",

@@ -8,12 +8,13 @@ H200 and 16 cores; independent parts run side by side):
 
   pytest_gpu         the project's GPU-only tests (`pytest -m gpu`: the `gpu` mark and the
                      cuda instances of conftest.DEVICES), none skipped
-  grade_03_training  the device-parametrized graders on the reference, two mutants of the
-  grade_04_cnn       assignment's variants.py (and 05's device-related alternative), and
-  grade_05_transfer  mistakes only a GPU shows (a batch, a model or a new head left on the
-                     CPU, a hard-coded `.cuda()`), graded with grade_batch (jobs=2) on the
-                     default devices; the first judged by variant_harness.check_variant,
-                     the GPU-only ones by where they lose marks and the hint they get
+  grade_03_training  the device-parametrized graders on the reference, two or three mutants
+  grade_04_cnn       of the assignment's variants.py (and an alternative), and mistakes only
+  grade_05_transfer  a GPU shows (a batch, a model or a new head left on the CPU, a
+  grade_06_regular.. hard-coded `.cuda()`, a random draw left on the CPU), graded with
+                     grade_batch (jobs=2) on the default devices; the first judged by
+                     variant_harness.check_variant, the GPU-only ones by where they lose
+                     marks and the hint they get
   cuda_coverage      every device-parametrized test of those gradings ran on every device
   gpu_memory_cap     a student process is held to its share of the GPU (LaunchSettings): an
                      allocation over it is an OutOfMemoryError for that call only, whether
@@ -23,7 +24,7 @@ H200 and 16 cores; independent parts run side by side):
                      after CUDA work) comes back as a timeout, its process is gone, and the
                      next call and the next exercises are graded
 
-The last line is the summary, e.g. `GPU CHECK: 7/7 passed (torch 2.11.0+cu130, NVIDIA
+The last line is the summary, e.g. `GPU CHECK: 8/8 passed (torch 2.11.0+cu130, NVIDIA
 H200, sandbox bwrap, 241 s)`; the exit code is 0 only when every part passed, 2 when CUDA
 is not available (nothing is run). With $OUT set (or --report), a JSON report is written
 to $OUT/gpu_check.json and the parts' logs to $OUT/gpu_check.log.
@@ -75,6 +76,11 @@ LIBRARY_PICKS = {
         "mutant_probe_head_not_replaced",
         "mutant_finetune_one_large_rate",
         "alt_head_device_from_any_parameter",
+    ],
+    "06_regularization": [
+        "mutant_load_without_map_location",
+        "mutant_dropout_mask_shared_across_batch",
+        "alt_checkpoint_tutorial_keys",
     ],
 }
 
@@ -255,6 +261,27 @@ def device_cases(assignment_id: str) -> list[DeviceCase]:
                 {"cpu"},
                 {"device_mismatch", "wrong_device"},
                 {"hardcoded_cuda"},
+            ),
+        ]
+    if assignment_id == "06_regularization":
+        # draws left on the CPU: with the grader's CUDA generator torch refuses it (the
+        # generator's device), without one the CPU draw meets the CUDA input
+        return [
+            case(
+                "gpu_dropout_mask_on_cpu",
+                "dropout_forward",
+                "torch.rand(x.shape, generator=generator, device=x.device)",
+                "torch.rand(x.shape, generator=generator)",
+                {"cuda"},
+                {"device_mismatch", "generator_device"},
+            ),
+            case(
+                "gpu_shift_offsets_on_cpu",
+                "random_shift",
+                "torch.randint(-m, m + 1, (n, 2), generator=generator, device=x.device)",
+                "torch.randint(-m, m + 1, (n, 2), generator=generator)",
+                {"cuda"},
+                {"device_mismatch", "generator_device"},
             ),
         ]
     if assignment_id == "05_transfer":
@@ -694,6 +721,7 @@ PARTS: list[tuple[str, int, Callable[[Context, Checks], dict]]] = [
     ("grade_05_transfer", 360, part_grade("05_transfer")),
     ("grade_03_training", 300, part_grade("03_training")),
     ("grade_04_cnn", 300, part_grade("04_cnn")),
+    ("grade_06_regularization", 300, part_grade("06_regularization")),
     ("pytest_gpu", 240, part_pytest_gpu),
     ("cuda_hang_kill", 180, part_hang),
     ("gpu_memory_cap", 150, part_memory),
@@ -703,6 +731,7 @@ SUMMARY_ORDER = [
     "grade_03_training",
     "grade_04_cnn",
     "grade_05_transfer",
+    "grade_06_regularization",
     "cuda_coverage",
     "gpu_memory_cap",
     "cuda_hang_kill",

@@ -1,6 +1,7 @@
 """The student-process boundary: cells like Run All, calls, failures, handles, determinism."""
 
 import math
+import random
 
 import numpy as np
 import pytest
@@ -491,6 +492,19 @@ def test_known_torch_errors_get_their_hint(make_error, key):
     assert diagnose({"type": type(info.value).__name__, "message": str(info.value)}).key == key
 
 
+@pytest.mark.parametrize(
+    "message",
+    [  # torch's check_generator (ATen), which only a GPU or another accelerator can raise
+        "Expected a 'cuda' device type for generator but found 'cpu'",
+        "Expected a 'cpu' device type for generator but found 'cuda'",
+    ],
+)
+def test_a_generator_on_another_device_gets_its_hint(message):
+    from grader.diagnosis import diagnose
+
+    assert diagnose({"type": "RuntimeError", "message": message}).key == "generator_device"
+
+
 def test_a_library_not_implemented_error_is_an_error_not_unattempted():
     cells = [
         "import torch\nclass Net(torch.nn.Module):\n    def foward(self, x):\n        return x\n"
@@ -540,3 +554,27 @@ def test_a_convolution_with_its_weights_elsewhere_is_a_device_mismatch(message, 
 
     found = diagnose({"type": "RuntimeError", "message": message})
     assert (found.key if found else None) == key
+
+
+def test_seeding_a_call_seeds_torch_like_manual_seed_without_formatting_stacks(monkeypatch):
+    """Every call is seeded (random, numpy, torch); torch.manual_seed formats the call stack
+    for each accelerator's lazy seed until one starts, which cost a third of a student
+    process's time. The worker seeds the same generators without it where no CUDA can start."""
+    import traceback
+
+    from grader.engine.worker import Worker
+
+    formatted = []
+    monkeypatch.setattr(traceback, "format_stack", lambda *a, **k: formatted.append(1) or [])
+    worker = Worker(namespace={})
+    worker._seed(1234)
+    ours = (torch.rand(3), np.random.rand(), random.random())
+    torch.manual_seed(1234)
+    np.random.seed(1234)
+    random.seed(1234)
+    assert torch.equal(ours[0], torch.rand(3)) and ours[1:] == (np.random.rand(), random.random())
+    if not torch.cuda.is_available() or torch.cuda.is_initialized():
+        formatted.clear()
+        for seed in range(50):
+            worker._seed(seed)
+        assert formatted == []
