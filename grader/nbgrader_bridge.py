@@ -66,6 +66,9 @@ def configure(c) -> None:
     # instead of leaving the exercise at "needs manual grading" forever (nbgrader#1682).
     c.OverwriteCells.add_missing_cells = True
     c.Execute.timeout = 60  # `nbgrader validate` still runs a kernel: one cell's limit
+    # nbconvert validates the whole notebook after every preprocessor (a dozen times per
+    # student in autograde); once, after the last one, catches the same invalid notebook.
+    c.Exporter.optimistic_validation = True
     c.Autograde.autograde_preprocessors = autograde_preprocessors()
     check_metadata_schema_once()
 
