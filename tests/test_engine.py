@@ -2,6 +2,7 @@
 
 import math
 import random
+import time
 
 import numpy as np
 import pytest
@@ -106,6 +107,33 @@ def test_hanging_cell_is_stopped_and_later_cells_run():
     with session(["while True:\n    pass", "z = 5"]) as s:
         assert [c.status for c in s.cell_results] == ["timeout", "ok"]
         assert s.get("z") == 5
+
+
+def test_the_cells_go_in_one_request_and_each_is_timed_on_its_own(monkeypatch):
+    """Run All is one `run_cells` request answered cell by cell; a cell that hangs where the
+    worker cannot stop it is killed at its own limit, and the cells after it run in a new
+    process with the earlier ones replayed."""
+    from grader.engine.transport import ChildProcess
+
+    sent = []
+    real_send = ChildProcess.send
+    monkeypatch.setattr(
+        ChildProcess, "send", lambda self, message: sent.append(message["op"]) or real_send(self, message)
+    )
+    cells = [
+        "import signal, time",
+        "a = 1",
+        "signal.signal(signal.SIGALRM, signal.SIG_IGN)\ntime.sleep(60)",
+        "b = a + 1",
+        "def f():\n    return b",
+    ]
+    started = time.monotonic()
+    with session(cells, limits=Limits(call_seconds=2, cell_seconds=1, submission_seconds=60)) as s:
+        assert [c.status for c in s.cell_results] == ["ok", "ok", "timeout", "ok", "ok"]
+        assert s.call("f") == 2 and s.restarts == 1
+    assert time.monotonic() - started < 30  # the hang cost its own limit (and the grace), not the rest's
+    # the first process, then the replay (cell 3 left out); started once though `with` starts it again
+    assert sent == ["init", "run_cells", "init", "run_cells", "call", "exit"]
 
 
 def test_system_exit_and_keyboard_interrupt_are_errors_not_exits():

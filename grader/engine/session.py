@@ -15,6 +15,7 @@ import json
 import marshal
 import re
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -300,6 +301,10 @@ class StudentSession:
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> StudentSession:
+        """Start the student process and run the cells; a session already started is left as it
+        is (`with StudentSession(...).start() as s` starts it once)."""
+        if self.transport.fresh and self.transport.connected:
+            return self
         self._started = time.monotonic()
         if self.transport.fresh:
             self._boot()
@@ -338,10 +343,11 @@ class StudentSession:
             self._sent_references.clear()
             self._reused.clear()
             self._send({"op": "init", "seed": self.seed}, timeout=30)
-            for index, source in enumerate(self.cells, start=1):
-                if index in self._bad_cells:
-                    continue
-                result = self._run_cell(index, source)
+            pending = [
+                (index, source) for index, source in enumerate(self.cells, start=1) if index not in self._bad_cells
+            ]
+            for result in self._run_cells(pending):
+                index = result.index
                 if index > len(self.cell_results):
                     self.cell_results.append(result)
                 elif not self.transport.connected:
@@ -353,19 +359,39 @@ class StudentSession:
             else:
                 return
 
-    def _run_cell(self, index: int, source: str) -> CellResult:
-        timeout = min(self.limits.cell_seconds, max(self._remaining(), 0.1))
+    def _cell_limit(self) -> float:
+        return min(self.limits.cell_seconds, max(self._remaining(), 0.1))
+
+    def _run_cells(self, cells: list[tuple[int, str]]) -> Iterator[CellResult]:
+        """Run the cells in one request: the process answers each as it ends (a round trip
+        per cell cost more than most cells), and each answer is awaited within that cell's
+        own limit. After a cell that hangs or kills the process, nothing more is run."""
+        if not cells:
+            return
+        self._next_id += 1
+        request = [{"index": index, "source": source, "timeout": self._cell_limit()} for index, source in cells]
         try:
-            reply = self._send({"op": "run_cell", "index": index, "source": source, "timeout": timeout}, timeout)
-        except StudentTimeout:
-            return CellResult(index, "timeout", {"type": "TimeLimit", "message": f"{timeout:g}"})
-        except StudentFailure:
-            return CellResult(index, "crashed")
-        if reply.get("status") == "ok":
-            return CellResult(index, "ok", output=str(reply.get("output", "")))
-        error = reply.get("error") if isinstance(reply.get("error"), dict) else {}
-        status = "timeout" if error.get("type") == "TimeLimit" else "error"
-        return CellResult(index, status, error, str(reply.get("output", "")))
+            self.transport.send({"op": "run_cells", "id": self._next_id, "cells": request})
+        except (protocol.ProtocolError, OSError) as exc:
+            self._failed("run_cells", exc)
+            yield CellResult(cells[0][0], "crashed")
+            return
+        for index, _ in cells:
+            timeout = self._cell_limit()
+            try:
+                reply = self._awaited(lambda t=timeout: self.transport.receive(t + GRACE_SECONDS), timeout, "run_cell")
+            except StudentTimeout:
+                yield CellResult(index, "timeout", {"type": "TimeLimit", "message": f"{timeout:g}"})
+                return
+            except StudentFailure:
+                yield CellResult(index, "crashed")
+                return
+            if reply.get("status") == "ok":
+                yield CellResult(index, "ok", output=str(reply.get("output", "")))
+                continue
+            error = reply.get("error") if isinstance(reply.get("error"), dict) else {}
+            status = "timeout" if error.get("type") == "TimeLimit" else "error"
+            yield CellResult(index, status, error, str(reply.get("output", "")))
 
     def _ensure_child(self, name: str) -> None:
         """A student process to ask, started again (cells replayed) after a crash or a hang."""
@@ -387,8 +413,15 @@ class StudentSession:
         assert self.transport.connected
         self._next_id += 1
         message["id"] = self._next_id
+        return self._awaited(
+            lambda: self.transport.exchange(message, timeout + GRACE_SECONDS), timeout, name or str(message.get("op"))
+        )
+
+    def _awaited(self, receive, timeout: float, name: str) -> dict:
+        """The reply `receive()` brings to the last request; a process that hangs past `timeout`
+        (and the grace), dies, or answers out of turn is killed, and that is the student's failure."""
         try:
-            reply = self.transport.exchange(message, timeout + GRACE_SECONDS)
+            reply = receive()
             if reply.get("id") != self._next_id:
                 raise protocol.ProtocolError("reply out of order")
             return reply
@@ -396,9 +429,12 @@ class StudentSession:
             self._kill()
             raise StudentTimeout(name, seconds=timeout) from None
         except (protocol.ChannelClosed, protocol.ProtocolError, OSError) as exc:
-            self.crash_log.append(f"{name or message.get('op')}: {type(exc).__name__}: {exc}")
-            self._kill()
+            self._failed(name, exc)
             raise StudentCrash(name) from None
+
+    def _failed(self, name: str, exc: BaseException) -> None:
+        self.crash_log.append(f"{name}: {type(exc).__name__}: {exc}")
+        self._kill()
 
     def _kill(self) -> None:
         self.transport.kill()

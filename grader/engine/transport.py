@@ -7,7 +7,8 @@
   namespace is served by a `Worker` in this very process through the same plain-data
   boundary (a JSON round trip); there is nothing to start, replay or kill.
 
-Both exchange one request for one reply; a transport raises `protocol.ChannelTimeout`
+Both exchange one request for one reply (a child process also answers `run_cells` once per
+cell: `send`, then `receive` for each); a transport raises `protocol.ChannelTimeout`
 when the reply does not come in time and `protocol.ChannelClosed`, `ProtocolError` or
 `OSError` when the other side is gone. The session turns those into student failures.
 """
@@ -38,8 +39,16 @@ class ChildProcess:
         self.child = self.launcher.start(self.settings)
 
     def exchange(self, message: dict, timeout: float) -> dict:
+        self.send(message)
+        return self.receive(timeout)
+
+    def send(self, message: dict) -> None:
         assert self.child is not None
         protocol.send_message(self.child.sock, message)
+
+    def receive(self, timeout: float) -> dict:
+        """One more reply (a request may have several: `run_cells` answers once per cell)."""
+        assert self.child is not None
         return protocol.recv_message(self.child.sock, timeout=timeout)
 
     def kill(self) -> None:
