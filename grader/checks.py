@@ -7,6 +7,9 @@ tensor, and anything else is reported by its type.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -338,3 +341,19 @@ def classifier_accuracy(
     if wrong_labels is not None:
         not_trained_on_test(predictions, y, wrong_labels)
     return float((predictions == y).double().mean())
+
+
+FORBID_SOURCE = (Path(__file__).parent / "kit" / "forbid.py").read_text(encoding="utf-8")
+
+
+@contextlib.contextmanager
+def forbidding(student, targets: list[list[str]], marker: str, name: str) -> Iterator[None]:
+    """While the block runs, each library function of `targets` (`[module, "attribute.path"]`)
+    raises `RuntimeError(marker)` in the student's process (`grader.kit.forbid`); afterwards
+    the originals are back (unless that process was replaced meanwhile: then nothing is blocked)."""
+    restore = student.run_grader_code(FORBID_SOURCE, "forbid", targets, marker, keep=True, name=name)
+    try:
+        yield
+    finally:
+        with contextlib.suppress(Exception):
+            student.call_handle(restore, [], name=name)

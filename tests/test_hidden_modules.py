@@ -6,6 +6,7 @@ kit and the standard library, and does there what the graders expect, through th
 (`InProcessStudent`: the worker in this process, plain data across a JSON round trip)."""
 
 import ast
+import importlib
 import sys
 from pathlib import Path
 
@@ -14,10 +15,10 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from grader import checks
 from grader.assignments.a02_tensors import hidden_inspect, hidden_models
 from grader.assignments.a02_tensors import test_hidden as hidden02
 from grader.assignments.a04_cnn import common as common04
-from grader.assignments.a04_cnn import hidden_forbid_conv
 from grader.assignments.a04_cnn import probes as probes04
 from grader.assignments.a04_cnn import test_hidden as hidden04
 from grader.assignments.a05_transfer import common as common05
@@ -25,12 +26,16 @@ from grader.assignments.a05_transfer import probes as probes05
 from grader.assignments.a06_regularization import common as common06
 from grader.assignments.a06_regularization import probes as probes06
 from grader.engine.protocol import Handle
+from grader.kit import forbid as forbid_module
 from grader.kit.local import InProcessStudent
 
 ASSIGNMENTS = Path(__file__).resolve().parent.parent / "grader" / "assignments"
-HIDDEN_MODULES = sorted(
-    [*ASSIGNMENTS.glob("a*/hidden_*.py"), *ASSIGNMENTS.glob("a*/probes.py"), *ASSIGNMENTS.glob("a*/harness.py")]
-)
+HIDDEN_MODULES = [
+    *sorted(
+        [*ASSIGNMENTS.glob("a*/hidden_*.py"), *ASSIGNMENTS.glob("a*/probes.py"), *ASSIGNMENTS.glob("a*/harness.py")]
+    ),
+    Path(forbid_module.__file__),  # the kit's, sent by grader.checks.forbidding
+]
 
 
 def test_the_hidden_modules_are_found():
@@ -38,7 +43,7 @@ def test_the_hidden_modules_are_found():
     assert names >= {
         "a02_tensors/hidden_models.py",
         "a02_tensors/hidden_inspect.py",
-        "a04_cnn/hidden_forbid_conv.py",
+        "kit/forbid.py",
         "a04_cnn/probes.py",
         "a05_transfer/probes.py",
         "a06_regularization/probes.py",
@@ -79,7 +84,7 @@ def test_the_graders_send_the_modules_text():
     sent = {
         hidden_models: [hidden02.MODELS_SOURCE],
         hidden_inspect: [hidden02.INSPECT_SOURCE],
-        hidden_forbid_conv: [hidden04.FORBID_SOURCE],
+        forbid_module: [checks.FORBID_SOURCE],
         probes04: [common04.HAS_LAYER],
         probes05: [common05.INSPECT],
         probes06: [common06.PROBES],
@@ -126,23 +131,45 @@ def test_inspect_copies_a_modules_state_and_refuses_anything_else(student):
     assert student.run_grader_code(hidden02.INSPECT_SOURCE, "inspect", 3) is None
 
 
-def test_forbid_blocks_the_convolutions_until_restored(student):
-    """forbid() bloqueia F.conv2d, torch.conv2d e nn.Conv2d; restore() devolve os originais
-    en: forbid() blocks F.conv2d, torch.conv2d and nn.Conv2d; restore() puts the originals back
+@pytest.mark.parametrize(
+    "targets, marker, blocked, allowed",
+    [
+        (
+            hidden04.CONV_FUNCTIONS,
+            hidden04.CONV_FORBIDDEN,
+            [
+                lambda x: F.conv2d(x, torch.randn(3, 2, 3, 3)),
+                lambda x: torch.conv2d(x, torch.randn(3, 2, 3, 3)),
+                lambda x: nn.Conv2d(2, 3, 3)(x),
+            ],
+            lambda x: F.unfold(x, 3),  # im2col stays allowed
+        ),
+        (
+            common06.DROPOUT_FUNCTIONS,
+            common06.DROPOUT_FORBIDDEN,
+            [lambda x: F.dropout(x, 0.5), lambda x: torch.dropout(x, 0.5, True), lambda x: nn.Dropout(0.5)(x)],
+            lambda x: torch.rand(x.shape) >= 0.5,
+        ),
+    ],
+    ids=["04 convolutions", "06 dropout"],
+)
+def test_forbidding_blocks_the_library_functions_until_the_block_ends(student, targets, marker, blocked, allowed):
+    """durante o bloco, as funções da biblioteca levantam o marcador; depois, voltam as originais
+    en: inside the block the library's functions raise the marker; afterwards the originals are back
     """
-    originals = [(owner, name, getattr(owner, name)) for owner, name in hidden_forbid_conv.NAMES]
-    x, weight = torch.randn(1, 2, 5, 5), torch.randn(3, 2, 3, 3)
-    layer = nn.Conv2d(2, 3, 3)
-    try:
-        restore = student.run_grader_code(hidden04.FORBID_SOURCE, "forbid", keep=True)
-        assert isinstance(restore, Handle)
-        for call in (lambda: F.conv2d(x, weight), lambda: torch.conv2d(x, weight), lambda: layer(x)):
-            with pytest.raises(RuntimeError, match="GRADER_CONV_FORBIDDEN"):
-                call()
-        F.unfold(x, 3)  # im2col stays allowed
-        student.call_handle(restore, [])
-        assert all(getattr(owner, name) is original for owner, name, original in originals)
-        assert layer(x).shape == (1, 3, 3, 3)
-    finally:
-        for owner, name, original in originals:
-            setattr(owner, name, original)
+    x = torch.randn(1, 2, 5, 5)
+    originals = [library_function(t) for t in targets]
+    with checks.forbidding(student, targets, marker, "exercise"):
+        for call in blocked:
+            with pytest.raises(RuntimeError, match=marker.split(":")[0]):
+                call(x)
+        allowed(x)
+    assert [library_function(t) for t in targets] == originals
+    assert nn.Conv2d(2, 3, 3)(x).shape == (1, 3, 3, 3) and F.dropout(x, 0.5).shape == x.shape
+
+
+def library_function(target: list[str]):
+    owner = importlib.import_module(target[0])
+    for part in target[1].split("."):
+        owner = getattr(owner, part)
+    return owner

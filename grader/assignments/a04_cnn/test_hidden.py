@@ -8,7 +8,6 @@ its own weights; trained models are evaluated by the grader on data they never s
 
 import ast
 import random
-from pathlib import Path
 
 import pytest
 import torch
@@ -16,7 +15,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from grader import checks
-from grader.assignments.a04_cnn import MISTAKES, hidden_forbid_conv
+from grader.assignments.a04_cnn import MISTAKES
 from grader.assignments.a04_cnn.common import (
     CONV_BATCH,
     PARAMS,
@@ -232,9 +231,20 @@ def test_conv2d_naive_matches_f_conv2d(student, device, dtype):
             checks.close(got, expected, what, **tolerance)
 
 
-# Executed in the student's process: `forbid()` blocks the convolution functions, the
-# `restore` it returns (kept there) unblocks them.
-FORBID_SOURCE = Path(hidden_forbid_conv.__file__).read_text(encoding="utf-8")
+# Blocked in the student's process while the grader calls `conv2d_naive` (grader.kit.forbid).
+CONV_FUNCTIONS = [
+    ["torch.nn.functional", "conv1d"],
+    ["torch.nn.functional", "conv2d"],
+    ["torch.nn.functional", "conv3d"],
+    ["torch", "conv1d"],
+    ["torch", "conv2d"],
+    ["torch", "conv3d"],
+    ["torch", "convolution"],
+    ["torch", "_convolution"],
+    ["torch.nn", "Conv1d.forward"],
+    ["torch.nn", "Conv2d.forward"],
+]
+CONV_FORBIDDEN = "GRADER_CONV_FORBIDDEN"
 FORBIDDEN_NAMES = {"conv1d", "conv2d", "conv3d", "Conv1d", "Conv2d", "Conv3d", "convolution", "_convolution"}
 
 
@@ -267,18 +277,13 @@ def test_conv2d_naive_uses_no_convolution_operator(student):
         "conv_operator_used",
     )
     x, weight = torch.randn(1, 2, 5, 5), torch.randn(3, 2, 3, 3)
-    restore = student.run_grader_code(FORBID_SOURCE, "forbid", keep=True, name="conv2d_naive")
     try:
-        got, trace = student.call("conv2d_naive", x, weight, trace_ops=True)
+        with checks.forbidding(student, CONV_FUNCTIONS, CONV_FORBIDDEN, "conv2d_naive"):
+            got, trace = student.call("conv2d_naive", x, weight, trace_ops=True)
     except StudentError as exc:
-        if "GRADER_CONV_FORBIDDEN" in str(getattr(exc, "error", {}).get("message", "")):
+        if CONV_FORBIDDEN in str(getattr(exc, "error", {}).get("message", "")):
             raise Mistake(MISTAKES["conv_operator_used"], "conv_operator_used") from None
         raise
-    finally:
-        try:
-            student.call_handle(restore, [], name="conv2d_naive")
-        except Exception:  # the student's process was replaced: nothing is blocked there
-            pass
     # At the operator level, whatever Python name reached it (getattr, torch._C, torch.ops...).
     checks.expect(not convolution_operators(trace.ops), MISTAKES["conv_operator_used"], "conv_operator_used")
     checks.close(checks.tensor(got, "conv2d_naive(x, weight)"), F.conv2d(x, weight), "conv2d_naive(x, weight)")

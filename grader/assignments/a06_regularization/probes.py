@@ -292,24 +292,3 @@ def early_state(stopper):
             return None
 
     return {"best": number(getattr(stopper, "best", None)), "bad_epochs": number(getattr(stopper, "bad_epochs", None))}
-
-
-def forbid_dropout():
-    """While the student's dropout_forward runs, the library's dropout raises (the exercise is
-    writing it by hand); returns the function that puts the originals back."""
-    import torch.nn.functional as F
-
-    owners = [(F, "dropout"), (torch, "dropout"), (torch, "native_dropout"), (torch, "dropout_")]
-    saved = [(owner, name, getattr(owner, name)) for owner, name in owners if hasattr(owner, name)]
-
-    def forbidden(*args, **kwargs):
-        raise RuntimeError("GRADER_DROPOUT_FORBIDDEN: nn.Dropout / F.dropout")
-
-    for owner, name, _ in saved:
-        setattr(owner, name, forbidden)
-
-    def restore():
-        for owner, name, original in saved:
-            setattr(owner, name, original)
-
-    return restore
