@@ -104,7 +104,12 @@ def dropout(student, x: torch.Tensor, p: float, device: str, training: bool = Tr
 
 
 # Blocked in the student's process while dropout_forward runs: the exercise is writing it by hand.
-DROPOUT_FUNCTIONS = [["torch.nn.functional", "dropout"], ["torch", "dropout"], ["torch", "native_dropout"], ["torch", "dropout_"]]
+DROPOUT_FUNCTIONS = [
+    ["torch.nn.functional", "dropout"],
+    ["torch", "dropout"],
+    ["torch", "native_dropout"],
+    ["torch", "dropout_"],
+]
 DROPOUT_FORBIDDEN = "GRADER_DROPOUT_FORBIDDEN: nn.Dropout / F.dropout"
 
 
