@@ -66,10 +66,15 @@ class LocalExecutor:
 
     name = "local"
 
-    def __init__(self, jobs: int = 1, task=grade_path, initializer=init_grading_process) -> None:
+    def __init__(self, jobs: int = 1, task=grade_path, initializer=init_grading_process, nice: int = 0) -> None:
         # task(path, name) -> results, in a grading process set up by initializer(assignment_id, options);
         # tests pass their own to play a grading process that dies.
         self.jobs, self.task, self.initializer = max(jobs, 1), task, initializer
+        # Added to the grading processes' nice value once they are set up (their student fork
+        # server started, so student processes keep this one's priority and their time limits
+        # mean the same): where the coordinator has work of its own that must not wait behind
+        # the grading (autograde's nbgrader step). Grading in this process (one job): unchanged.
+        self.nice = nice
 
     def prepare(self, count: int) -> None:
         if self.jobs > 1 and count > 1:
@@ -109,7 +114,7 @@ class LocalExecutor:
             max_workers=min(width, len(group)),
             mp_context=grading_context(),
             initializer=_start_pooled_process,
-            initargs=(self.initializer, batch.assignment.id, batch.options, os.getpid()),
+            initargs=(self.initializer, batch.assignment.id, batch.options, os.getpid(), self.nice),
         ) as pool:
             running: dict[futures.Future, Path] = {}
             broken = False
@@ -150,9 +155,13 @@ def grading_context() -> multiprocessing.context.BaseContext:
     return context
 
 
-def _start_pooled_process(initializer, assignment_id: str, options: GradeOptions, coordinator: int) -> None:
+def _start_pooled_process(
+    initializer, assignment_id: str, options: GradeOptions, coordinator: int, nice: int = 0
+) -> None:
     exit_with_parent(coordinator)
     initializer(assignment_id, options)
+    if nice:
+        os.nice(nice)
 
 
 def make_executor(name: str, *, jobs: int = 1, scheduler: str | None = None) -> Executor:

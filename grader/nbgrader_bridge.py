@@ -41,7 +41,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
-from nbformat.v4 import new_output
+from nbformat import from_dict
 from nbgrader.coursedir import CourseDirectory
 from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Unicode
@@ -71,6 +71,7 @@ def configure(c) -> None:
     c.Exporter.optimistic_validation = True
     c.Autograde.autograde_preprocessors = autograde_preprocessors()
     check_metadata_schema_once()
+    share_gradebook_engines()
 
 
 class _SchemaCheckedOnce:
@@ -102,6 +103,39 @@ def check_metadata_schema_once() -> None:
 
     if not isinstance(common.jsonschema, _SchemaCheckedOnce):
         common.jsonschema = _SchemaCheckedOnce(common.jsonschema)
+
+
+def share_gradebook_engines() -> None:
+    """One SQLAlchemy engine per gradebook URL in this process, as SQLAlchemy intends.
+
+    nbgrader opens a `Gradebook` ten times per student in autograde, each creating an engine
+    (and so an empty cache of compiled SQL: every query compiled again) and asking SQLite
+    about each of its tables one by one (`create_all`). A shared engine keeps its compiled
+    statements (`Gradebook.close` still disposes of its connections), and the tables are
+    listed in one query: created, as before, where any is missing. About a third of
+    nbgrader's own time per student."""
+    import nbgrader.api as api
+
+    if getattr(api.create_engine, "shared_by_grader", False):
+        return
+    engines: dict[tuple, object] = {}
+    create_engine, create_all = api.create_engine, api.Base.metadata.create_all
+
+    def shared_engine(url, **options):
+        key = (str(url), tuple(sorted(options.items())))
+        if key not in engines:
+            engines[key] = create_engine(url, **options)
+        return engines[key]
+
+    def create_missing_tables(bind, **options) -> None:
+        from sqlalchemy import inspect
+
+        if options or not set(api.Base.metadata.tables) <= set(inspect(bind).get_table_names()):
+            create_all(bind=bind, **options)
+
+    shared_engine.shared_by_grader = True
+    api.create_engine = shared_engine
+    api.Base.metadata.create_all = create_missing_tables
 
 
 def autograde_preprocessors() -> list[type]:
@@ -157,10 +191,19 @@ def fill_test_cells(cells, result: dict) -> None:
             and grade_id[5:] in exercises
         ):
             exercise = grade_id[5:]
+            # the outputs nbformat's new_output makes, less its schema check of each one:
+            # nbconvert validates the whole notebook once it is done (optimistic_validation)
             cell["outputs"] = [
-                new_output("stream", name="stdout", text=feedback_text(result, exercise, notes=first)),
-                new_output(
-                    "execute_result", data={"text/plain": repr(exercises[exercise]["score"])}, execution_count=None
+                from_dict(
+                    {"output_type": "stream", "name": "stdout", "text": feedback_text(result, exercise, notes=first)}
+                ),
+                from_dict(
+                    {
+                        "output_type": "execute_result",
+                        "data": {"text/plain": repr(exercises[exercise]["score"])},
+                        "metadata": {},
+                        "execution_count": None,
+                    }
                 ),
             ]
             cell["execution_count"] = None
@@ -325,6 +368,13 @@ def nbgrader_config(root: Path, **settings):
     return c
 
 
+# nbgrader's step runs in this process, one student at a time: the run's one serial stage.
+# Its grading processes take the lowest CPU priority once set up (their student processes
+# keep the normal one): where they and nbgrader want the same core, nbgrader goes first and
+# keeps up with the engine instead of being left with the whole tail at the end (2 cores,
+# 64 notebooks of 01: 18.5 s -> 14.4 s). Alone on the machine, they run as fast as before.
+NBGRADER_FIRST = 19
+
 NbgraderStep = Callable[[object, str, str], dict]  # (NbGraderAPI, assignment, student) -> nbgrader's outcome
 
 
@@ -351,6 +401,7 @@ def autograde(
     results are those already in `gradebook.db` (`reports/<id>/gradebook.jsonl` says which
     results went in, the gradebook itself is asked for the score) is not handed to nbgrader
     again. `regrade`: grade and record everything again."""
+    from grader.executors import LocalExecutor
     from grader.grading import grade_batch
 
     root = Path(root).resolve()
@@ -405,6 +456,7 @@ def autograde(
             progress=progress,
             names=names,
             on_result=graded,
+            executor=LocalExecutor(jobs, nice=NBGRADER_FIRST),
         )
         for folder in folders:  # in order, whenever each was recorded; an error of ours raises here
             entries, problem = students[folder].result()

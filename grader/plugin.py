@@ -196,6 +196,13 @@ _PYTEST_ARGS = [
     "no:threadexception",
     "-p",
     "no:logging",  # a log handler set up and torn down around every test phase; graders log nothing
+    # Fixtures and collectors no grader uses, each with hooks called for every test (12% of
+    # the Python calls of a 01_neurons submission in its grading process; output capture
+    # alone a third of that: graders print nothing, and student output is the student
+    # process's, captured there). A grader that needs one of these takes it off this list.
+    *("-p", "no:capture", "-p", "no:monkeypatch", "-p", "no:tmpdir", "-p", "no:legacypath", "-p", "no:recwarn"),
+    *("-p", "no:doctest", "-p", "no:unittest", "-p", "no:subtests", "-p", "no:junitxml", "-p", "no:pastebin"),
+    *("-p", "no:setuponly", "-p", "no:setupplan"),
     "--assert=plain",
     "--import-mode=importlib",
     "-o",

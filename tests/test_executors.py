@@ -95,3 +95,54 @@ def test_a_grading_process_starts_its_student_fork_server_without_waiting_for_it
             child.kill()
     finally:
         server._shutdown()
+
+
+def test_grading_processes_can_step_aside_while_their_student_processes_keep_their_priority(tmp_path):
+    """`nice`: autograde's grading processes yield the CPU to its nbgrader step; the child
+    their setup starts (the student fork server, whose forks run student code under time
+    limits) keeps the coordinator's priority."""
+    import os
+
+    from executor_faults import report_priorities, setup_with_a_child
+
+    paths, batch = batch_of(tmp_path, set())
+    own = os.nice(0)
+    results = dict(LocalExecutor(2, task=report_priorities, initializer=setup_with_a_child, nice=7).grade(paths, batch))
+    assert {r["extra_data"]["nice"] for r in results.values()} == {min(own + 7, 19)}
+    assert {r["extra_data"]["child_nice"] for r in results.values()} == {own}
+    plain = dict(LocalExecutor(2, task=report_priorities, initializer=setup_with_a_child).grade(paths, batch))
+    assert {r["extra_data"]["nice"] for r in plain.values()} == {own}
+
+
+def test_autograde_grades_with_its_nbgrader_step_first(root, tmp_path, monkeypatch):
+    import shutil
+
+    import grader.grading
+    from grader.nbgrader_bridge import NBGRADER_FIRST, autograde
+
+    shutil.copytree(root / "exercises" / A, tmp_path / "exercises" / A)
+    used = []
+    monkeypatch.setattr(grader.grading, "grade_batch", lambda *a, executor, **k: used.append(executor) or [])
+    autograde(tmp_path, A, GradeOptions(lang="en"), jobs=2)
+    assert [(e.jobs, e.nice) for e in used] == [(2, NBGRADER_FIRST)]
+
+
+def test_autograde_starts_the_fork_server_before_importing_nbgrader(tmp_path):
+    """`python -m grader autograde`: the fork server's torch import (1.5 s) overlaps the
+    command's own nbgrader import (0.8 s)."""
+    import subprocess
+    import sys
+
+    for student in ("ana", "bia"):
+        (tmp_path / "submitted" / student / A).mkdir(parents=True)
+    probe = (
+        "import multiprocessing.forkserver, sys\n"
+        "def seen():\n"
+        "    print('nbgrader imported:', 'nbgrader' in sys.modules)\n"
+        "    raise SystemExit(0)\n"
+        "multiprocessing.forkserver.ensure_running = seen\n"
+        "from grader.cli import main\n"
+        f"main(['autograde', {A!r}, '--course', {str(tmp_path)!r}, '--jobs', '2', '--quiet'])\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+    assert done.stdout.strip() == "nbgrader imported: False", done.stdout + done.stderr

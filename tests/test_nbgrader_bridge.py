@@ -61,6 +61,10 @@ def test_check_cells_show_the_engines_feedback_and_score(root):
     assert step_text.startswith("⚠ Precisa de revisão: algo") and "step: 0 / 1" in step_text and "use >=" in step_text
     assert "Precisa de revisão" not in shown["test_relu"][0]["text"]  # the notes go to the first check cell only
     assert shown["test_step"][1]["data"]["text/plain"] == "0.0"
+    nbformat.validate(notebook)  # the outputs are made without new_output's check of each one
+    assert shown["test_step"][1] == nbformat.v4.new_output(
+        "execute_result", data={"text/plain": "0.0"}, execution_count=None
+    )
 
 
 def test_the_report_lists_every_student_and_says_why(tmp_path):
@@ -119,6 +123,34 @@ def test_nbgrader_validates_cell_metadata_as_before_with_its_schema_checked_once
     for bad in ({**good, "points": "um"}, {k: v for k, v in good.items() if k != "grade_id"}):
         with pytest.raises(jsonschema.ValidationError):
             validator.validate_cell(new_code_cell("1", metadata={"nbgrader": bad}))
+
+
+def test_gradebooks_of_one_database_share_an_engine_and_tables_are_still_created(tmp_path):
+    """nbgrader opens a Gradebook ten times per student: one engine per database URL keeps
+    SQLAlchemy's compiled statements, and the tables are listed in one query, created
+    where any is missing (a new database, or one deleted since)."""
+    import sqlite3
+
+    from nbgrader.api import Gradebook
+
+    from grader.nbgrader_bridge import share_gradebook_engines
+
+    share_gradebook_engines()
+    share_gradebook_engines()  # idempotent: never wrapped twice
+    url = f"sqlite:///{tmp_path / 'gradebook.db'}"
+    with Gradebook(url, "curso") as first:
+        first.add_student("ana")
+        engine = first.engine
+    with Gradebook(url, "curso") as second:
+        assert second.engine is engine and [s.id for s in second.students] == ["ana"]
+    with Gradebook(f"sqlite:///{tmp_path / 'other.db'}", "curso") as other:
+        assert other.engine is not engine and other.students == []
+    (tmp_path / "gradebook.db").unlink()
+    with Gradebook(url, "curso") as again:  # a deleted database: its tables made afresh
+        assert again.students == []
+        again.add_student("bia")
+    tables = {row[0] for row in sqlite3.connect(tmp_path / "gradebook.db").execute("select name from sqlite_master")}
+    assert {"student", "submitted_assignment", "grade", "alembic_version"} <= tables
 
 
 def test_our_processes_read_notebooks_without_building_jsonschemas_iri_grammar(root):
