@@ -74,6 +74,8 @@ class LocalExecutor:
         # server started, so student processes keep this one's priority and their time limits
         # mean the same): where the coordinator has work of its own that must not wait behind
         # the grading (autograde's nbgrader step). Grading in this process (one job): unchanged.
+        # A student fork server started again later (the old one died) inherits the new value:
+        # its students yield only to busier processes, and only while the machine is full.
         self.nice = nice
 
     def prepare(self, count: int) -> None:
