@@ -178,31 +178,29 @@ class GradingPlugin:
 
 # --------------------------------------------------------------------------- running
 
+# pytest's own plugins a grading session does without.
+_PLUGINS_OFF = (
+    "cacheprovider",
+    "terminal",
+    "stepwise",
+    # These two end every session with gc.collect() passes (pytest >= 8.4), ~0.14 s each with
+    # torch loaded: most of a submission's pytest overhead. Graders do not need their warnings.
+    "unraisableexception",
+    "threadexception",
+    "logging",  # a log handler set up and torn down around every test phase; graders log nothing
+    # Fixtures and collectors no grader uses, each with hooks called for every test (10% of
+    # the Python calls of a 01_neurons submission in its grading process; output capture
+    # alone a third of that: graders print nothing, and student output is the student
+    # process's, captured there). A grader that needs one of these takes it off this list.
+    *("capture", "monkeypatch", "tmpdir", "legacypath", "recwarn", "doctest", "unittest", "subtests"),
+    *("junitxml", "pastebin", "setuponly", "setupplan"),
+)
+
 _PYTEST_ARGS = [
     # Only our plugin and pytest's own: a plugin installed beside the grader (pytest-randomly,
     # pytest-timeout, hypothesis's) must neither change a grade nor cost time per submission.
     "--disable-plugin-autoload",
-    "-p",
-    "no:cacheprovider",
-    "-p",
-    "no:terminal",
-    "-p",
-    "no:stepwise",
-    # These two end every session with gc.collect() passes (pytest >= 8.4), ~0.14 s each with
-    # torch loaded: most of a submission's pytest overhead. Graders do not need their warnings.
-    "-p",
-    "no:unraisableexception",
-    "-p",
-    "no:threadexception",
-    "-p",
-    "no:logging",  # a log handler set up and torn down around every test phase; graders log nothing
-    # Fixtures and collectors no grader uses, each with hooks called for every test (12% of
-    # the Python calls of a 01_neurons submission in its grading process; output capture
-    # alone a third of that: graders print nothing, and student output is the student
-    # process's, captured there). A grader that needs one of these takes it off this list.
-    *("-p", "no:capture", "-p", "no:monkeypatch", "-p", "no:tmpdir", "-p", "no:legacypath", "-p", "no:recwarn"),
-    *("-p", "no:doctest", "-p", "no:unittest", "-p", "no:subtests", "-p", "no:junitxml", "-p", "no:pastebin"),
-    *("-p", "no:setuponly", "-p", "no:setupplan"),
+    *(arg for name in _PLUGINS_OFF for arg in ("-p", f"no:{name}")),
     "--assert=plain",
     "--import-mode=importlib",
     "-o",
