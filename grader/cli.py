@@ -85,6 +85,10 @@ def cmd_grade(args) -> int:
         print(exc.render(args.lang), file=sys.stderr)
         return 2
     executor = make_executor(args.executor, jobs=args.jobs, scheduler=args.scheduler)
+    if args.jobs > 1 or args.executor != "local":  # this process only waits while others grade
+        from grader.report import import_in_background
+
+        import_in_background()
     results = grade_batch(
         paths,
         args.assignment,

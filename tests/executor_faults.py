@@ -29,3 +29,46 @@ def report_priorities(path: str, name: str) -> dict:
     """The nice values of this grading process and of the child its setup started."""
     child_nice = int(Path(f"/proc/{_child.pid}/stat").read_text().rsplit(")", 1)[1].split()[16])
     return {"score": 1.0, "extra_data": {"nice": os.nice(0), "child_nice": child_nice}}
+
+
+def _zygote_state() -> dict:
+    """This grading process's student fork server: the zygote it adopted from the coordinator
+    (pid and parent pid) or None, and whether it holds one of its own."""
+    from grader.engine.launcher import default_launcher
+
+    launcher = default_launcher()
+    adopted = launcher._adopted
+    parent = int(Path(f"/proc/{adopted}/stat").read_text().rsplit(")", 1)[1].split()[1]) if adopted else None
+    return {"pid": os.getpid(), "adopted": adopted, "parent": parent, "own": launcher._zygote is not None}
+
+
+def start_a_student(path: str, name: str) -> dict:
+    """A student process from this grading process's zygote; reports which zygote that was."""
+    from grader.engine.launcher import default_launcher
+    from grader.grading import _worker_state
+
+    state = _zygote_state()
+    default_launcher().start(_worker_state["options"].launch).kill()
+    assert _zygote_state() == state  # the same zygote served it
+    return {"score": 1.0, "extra_data": state}
+
+
+def kill_the_adopted_zygote_then_start_a_student(path: str, name: str) -> dict:
+    import signal
+
+    from grader.engine.launcher import default_launcher
+    from grader.grading import _worker_state
+
+    adopted = default_launcher()._adopted
+    if adopted:
+        os.kill(adopted, signal.SIGKILL)
+    default_launcher().start(_worker_state["options"].launch).kill()
+    return {"score": 1.0, "extra_data": {**_zygote_state(), "killed": bool(adopted)}}
+
+
+def adopt_and_exit(payload: bytes) -> None:
+    """In a process of its own: adopt a handed-off zygote, start a student from it, leave."""
+    from grader.engine.launcher import LaunchSettings, adopt_zygote, default_launcher
+
+    adopt_zygote(payload)
+    default_launcher().start(LaunchSettings()).kill()

@@ -369,7 +369,7 @@ def test_the_student_process_sits_in_the_limited_cgroups():
         for path in server.cgroups.paths:
             assert (path / "cgroup.procs").read_text().split(), path  # the sandbox is inside
     finally:
-        server._shutdown()
+        server.shutdown()
     assert not any(path.exists() for path in server.cgroups.paths)
 
 

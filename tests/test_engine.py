@@ -40,6 +40,13 @@ def test_cells_run_in_order_and_an_error_does_not_stop_the_rest():
         assert s.call("f") == 2
 
 
+def test_a_student_process_starts_with_what_every_submission_imports():
+    from grader.engine.worker import ZYGOTE_PRELOAD
+
+    with session(["import sys\nloaded = sorted(sys.modules)"]) as s:
+        assert set(ZYGOTE_PRELOAD) <= set(s.get("loaded"))  # imported before the cell ran
+
+
 def test_syntax_error_is_located():
     with session(["def f(:\n    pass", "g = 3"]) as s:
         error = s.cell_results[0].error

@@ -94,7 +94,56 @@ def test_a_grading_process_starts_its_student_fork_server_without_waiting_for_it
         finally:
             child.kill()
     finally:
-        server._shutdown()
+        server.shutdown()
+
+
+def test_the_first_grading_processes_adopt_zygotes_the_coordinator_started(tmp_path):
+    """The coordinator starts one sandboxed zygote per grading process while the fork server
+    imports torch for the grading processes; each takes a different one and its students
+    come from it; the coordinator, their parent, waits for them once the batch is done."""
+    import os
+    from pathlib import Path
+
+    from executor_faults import start_a_student
+
+    paths, batch = batch_of(tmp_path, set())
+    results = dict(LocalExecutor(2, task=start_a_student).grade(paths, batch))
+    by_process = {r["extra_data"]["pid"]: r["extra_data"] for r in results.values()}
+    zygotes = {state["adopted"] for state in by_process.values()}
+    assert None not in zygotes and len(zygotes) == len(by_process)  # one each (a process may not get work)
+    assert {state["parent"] for state in by_process.values()} == {os.getpid()}
+    assert not any(state["own"] for state in by_process.values())
+    assert not any(Path(f"/proc/{pid}").exists() for pid in zygotes)  # killed and waited for
+
+
+def test_a_grading_process_whose_adopted_zygote_died_starts_its_own(tmp_path):
+    from executor_faults import kill_the_adopted_zygote_then_start_a_student
+
+    paths, batch = batch_of(tmp_path, set())
+    results = dict(LocalExecutor(2, task=kill_the_adopted_zygote_then_start_a_student).grade(paths[:4], batch))
+    states = [r["extra_data"] for r in results.values()]
+    assert sum(state["killed"] for state in states) == len({state["pid"] for state in states})  # each one's first
+    assert all(state["own"] and state["adopted"] is None for state in states)
+
+
+def test_a_handed_off_zygote_ends_with_the_process_that_adopted_it():
+    """The coordinator lets go of the zygote's control socket once it is handed off, so
+    that a zygote whose grading process died does not wait for the batch's end."""
+    from executor_faults import adopt_and_exit
+
+    from grader.engine.launcher import LaunchSettings, hand_off_zygotes
+    from grader.executors import grading_context
+
+    servers, payloads = hand_off_zygotes(1, LaunchSettings())
+    try:
+        process = grading_context().Process(target=adopt_and_exit, args=(payloads[0],))
+        process.start()
+        process.join(120)
+        assert process.exitcode == 0
+        assert servers[0]._zygote.wait(timeout=60) is not None  # its control socket closed: it left
+    finally:
+        for server in servers:
+            server.shutdown()
 
 
 def test_grading_processes_can_step_aside_while_their_student_processes_keep_their_priority(tmp_path):

@@ -36,3 +36,12 @@ def test_import_folders_are_bound_back_but_never_the_course_or_a_hidden_folder(t
     for never in (root, root / "tests", root.parent, hidden / "inside", tmp_path / "batch"):
         assert str(never.resolve()) not in binds, never
     assert args.index("--tmpfs") < args.index(str(elsewhere.resolve()))  # bound after /tmp was emptied
+
+
+def test_tmp_itself_is_never_bound_over_the_sandboxs_own_tmp(monkeypatch):
+    # A grading script run from /tmp has /tmp on sys.path: bound read-only, it covered the
+    # sandbox's writable /tmp, and every student process failed in `init` (no temporary folder).
+    monkeypatch.setattr(sys, "path", ["/tmp", *sys.path])
+    args = sandbox.bwrap_prefix()
+    assert "/tmp" not in bound(args)
+    assert args[args.index("/tmp") - 1] == "--tmpfs"

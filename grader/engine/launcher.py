@@ -186,6 +186,29 @@ class Spawner:
     name = "spawn"
     isolation = "process (no sandbox: spawn launcher)"
 
+    def hand_off(self, settings: LaunchSettings) -> ZygoteHandle:
+        """Start a zygote for another process to `adopt`; this one keeps it only to kill and
+        wait for it at `close` (its control socket goes with the handle: pickle the handle,
+        then `release` this process's copy, so that the zygote ends when its user does)."""
+        with self._lock:
+            control = self._ensure_zygote(settings)
+            assert self._zygote is not None
+            return ZygoteHandle(control, self._zygote.pid, settings, self.isolation)
+
+    def release(self) -> None:
+        """Close this process's end of a handed-off zygote's control socket (see `hand_off`)."""
+        with self._lock:
+            if self._control is not None:
+                self._control.close()
+                self._control = None
+
+    def adopt(self, handle: ZygoteHandle) -> None:
+        """Use a zygote another process started (`hand_off`) until it dies; then our own."""
+        with self._lock:
+            self.close()
+            self._control, self._adopted, self._settings = handle.control, handle.pid, handle.settings
+            self.isolation = handle.isolation
+
     def start(self, settings: LaunchSettings = LaunchSettings()) -> Child:
         ours, theirs = socket.socketpair()
         ours.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)
@@ -200,6 +223,19 @@ class Spawner:
         pass
 
 
+@dataclass
+class ZygoteHandle:
+    """A sandboxed zygote started by one process and used by another: the batch's coordinator
+    starts the grading processes' zygotes while multiprocessing's fork server imports torch
+    for the grading processes themselves, so that the three imports share the cores instead
+    of following one another (see `executors.LocalExecutor`)."""
+
+    control: socket.socket
+    pid: int  # the coordinator's child: the coordinator alone waits for it
+    settings: LaunchSettings
+    isolation: str
+
+
 class ForkServer:
     name = "fork-server"
 
@@ -210,9 +246,9 @@ class ForkServer:
         self.user = None if self.sandboxed else sandbox.fallback_user()
         self.cgroups = sandbox.Cgroups() if self.sandboxed else None
         if self.cgroups is not None:
-            atexit.register(self._shutdown)
+            atexit.register(self.shutdown)
             # Pool workers of multiprocessing leave through os._exit, which skips atexit.
-            multiprocessing.util.Finalize(self, self._shutdown, exitpriority=10)
+            multiprocessing.util.Finalize(self, self.shutdown, exitpriority=10)
         self.isolation = sandbox.isolation_label(problem, self.cgroups)
         if self.cgroups is not None and not self.cgroups.active:
             _warn_once(NO_LIMITS, self.cgroups.problem)
@@ -220,18 +256,18 @@ class ForkServer:
             _warn_once(NO_SANDBOX, problem)
         elif sandboxed is None and problem is not None:  # asked for: a note, not an alarm
             print(f"[grader] {self.isolation}", file=sys.stderr)
+        self._own_isolation = self.isolation
         self._lock = threading.Lock()
         self._control: socket.socket | None = None
         self._zygote: subprocess.Popen | None = None
+        self._adopted: int | None = None  # the pid of a zygote another process started (`adopt`)
         self._settings: LaunchSettings | None = None
 
     def _ensure_zygote(self, settings: LaunchSettings) -> socket.socket:
-        if (
-            self._control is not None
-            and self._zygote is not None
-            and self._zygote.poll() is None
-            and settings == self._settings
-        ):
+        # An adopted zygote is not our child: its death shows as a failed request in `start`,
+        # which closes it and comes back here for one of our own.
+        alive = self._adopted is not None or (self._zygote is not None and self._zygote.poll() is None)
+        if self._control is not None and alive and settings == self._settings:
             return self._control
         self._settings = settings  # another batch's settings (folders to hide, GPU share): a new sandbox
         self.close()
@@ -248,6 +284,29 @@ class ForkServer:
         """Start the zygote now, without waiting for it: `start` waits."""
         with self._lock:
             self._ensure_zygote(settings)
+
+    def hand_off(self, settings: LaunchSettings) -> ZygoteHandle:
+        """Start a zygote for another process to `adopt`; this one keeps it only to kill and
+        wait for it at `close` (its control socket goes with the handle: pickle the handle,
+        then `release` this process's copy, so that the zygote ends when its user does)."""
+        with self._lock:
+            control = self._ensure_zygote(settings)
+            assert self._zygote is not None
+            return ZygoteHandle(control, self._zygote.pid, settings, self.isolation)
+
+    def release(self) -> None:
+        """Close this process's end of a handed-off zygote's control socket (see `hand_off`)."""
+        with self._lock:
+            if self._control is not None:
+                self._control.close()
+                self._control = None
+
+    def adopt(self, handle: ZygoteHandle) -> None:
+        """Use a zygote another process started (`hand_off`) until it dies; then our own."""
+        with self._lock:
+            self.close()
+            self._control, self._adopted, self._settings = handle.control, handle.pid, handle.settings
+            self.isolation = handle.isolation
 
     def start(self, settings: LaunchSettings = LaunchSettings()) -> Child:
         with self._lock:
@@ -273,7 +332,7 @@ class ForkServer:
                 self.close()  # the zygote died (or was killed): start a new one
             raise LaunchError("could not start a student process")
 
-    def _shutdown(self) -> None:
+    def shutdown(self) -> None:
         self.close()
         if self.cgroups is not None:
             self.cgroups.remove()
@@ -282,6 +341,13 @@ class ForkServer:
         if self._control is not None:
             self._control.close()
             self._control = None
+        if self._adopted is not None:
+            try:  # its parent, the coordinator, waits for it
+                os.kill(self._adopted, signal.SIGKILL)
+            except OSError:
+                pass
+            self._adopted = None
+            self.isolation = self._own_isolation
         if self._zygote is not None:
             try:
                 self._zygote.kill()
@@ -291,6 +357,38 @@ class ForkServer:
             self._zygote = None
 
 
+def hand_off_zygotes(count: int, settings: LaunchSettings) -> tuple[list[ForkServer], list[bytes]]:
+    """`count` zygotes started here for grading processes to adopt (`adopt_zygote`), each
+    pickled for multiprocessing (the control socket travels through its resource sharer,
+    once), with the servers that started them: shut those down once the grading processes
+    are gone. None where student processes are spawned. All are started before the first is
+    pickled: the resource sharer is a thread, and a zygote's start forks this process."""
+    from multiprocessing.reduction import ForkingPickler
+
+    if count < 1 or _launcher_kind() == "spawn":
+        return [], []
+    servers = [ForkServer() for _ in range(count)]
+    handles = [server.hand_off(settings) for server in servers]
+    payloads = [bytes(ForkingPickler.dumps(handle)) for handle in handles]
+    for server in servers:
+        server.release()
+    return servers, payloads
+
+
+def adopt_zygote(payload: bytes) -> None:
+    """In a grading process: use the zygote `hand_off_zygotes` pickled into `payload`."""
+    from multiprocessing.reduction import ForkingPickler
+
+    launcher = default_launcher()
+    if isinstance(launcher, ForkServer):
+        launcher.adopt(ForkingPickler.loads(payload))
+
+
+def _launcher_kind() -> str:
+    kind = os.environ.get("GRADER_LAUNCHER", "fork-server")
+    return "spawn" if kind == "spawn" or not hasattr(os, "fork") else "fork-server"
+
+
 _default: ForkServer | Spawner | None = None
 
 
@@ -298,6 +396,5 @@ def default_launcher() -> ForkServer | Spawner:
     """The launcher this grading process shares across its submissions."""
     global _default
     if _default is None:
-        kind = os.environ.get("GRADER_LAUNCHER", "fork-server")
-        _default = Spawner() if kind == "spawn" or not hasattr(os, "fork") else ForkServer()
+        _default = Spawner() if _launcher_kind() == "spawn" else ForkServer()
     return _default

@@ -146,7 +146,8 @@ def bwrap_prefix(hidden: tuple[str, ...] = ()) -> list[str]:
     # The Python environment, wherever it lives (a virtualenv in the course folder or in /tmp),
     # and any other folder this Python imports from (a .pth naming another environment's
     # site-packages, as a --system-site-packages venv made from a venv has), but never the
-    # course folder, a folder above it or inside it, or a hidden one.
+    # course folder, a folder above it or inside it, or a hidden one; nor /tmp itself (a script
+    # run from /tmp puts it on sys.path), which would cover the sandbox's own writable /tmp.
     bound = set(prefixes)
     hidden_paths = [Path(f).resolve() for f in hidden if f]
     for entry in sys.path:
@@ -154,7 +155,7 @@ def bwrap_prefix(hidden: tuple[str, ...] = ()) -> list[str]:
         if (
             path is not None
             and path.is_dir()
-            and path != Path("/")
+            and path not in (Path("/"), Path("/tmp"))
             and not any(p == path or p in path.parents for p in bound)
             and not (path == root or path in root.parents or root in path.parents)
             and not any(h == path or h in path.parents or path in h.parents for h in hidden_paths)
