@@ -2,7 +2,8 @@
 
 `ForkServer` keeps one warm zygote per grading process: it has imported torch once, and
 every submission gets a fresh `fork()` of it, so a submission pays milliseconds, not the
-1.5 s of `import torch`. `Spawner` starts a fresh interpreter per submission; it is the
+1.5 s of `import torch`. A batch's coordinator starts the first grading processes' zygotes
+itself (`hand_off_zygotes`), early, and each of those processes adopts one. `Spawner` starts a fresh interpreter per submission; it is the
 fallback where fork is unavailable and the reference the benchmark compares against.
 
 Both hand back a `Child`: a connected socket and a pid whose process group can be killed.
