@@ -187,29 +187,6 @@ class Spawner:
     name = "spawn"
     isolation = "process (no sandbox: spawn launcher)"
 
-    def hand_off(self, settings: LaunchSettings) -> ZygoteHandle:
-        """Start a zygote for another process to `adopt`; this one keeps it only to kill and
-        wait for it at `close` (its control socket goes with the handle: pickle the handle,
-        then `release` this process's copy, so that the zygote ends when its user does)."""
-        with self._lock:
-            control = self._ensure_zygote(settings)
-            assert self._zygote is not None
-            return ZygoteHandle(control, self._zygote.pid, settings, self.isolation)
-
-    def release(self) -> None:
-        """Close this process's end of a handed-off zygote's control socket (see `hand_off`)."""
-        with self._lock:
-            if self._control is not None:
-                self._control.close()
-                self._control = None
-
-    def adopt(self, handle: ZygoteHandle) -> None:
-        """Use a zygote another process started (`hand_off`) until it dies; then our own."""
-        with self._lock:
-            self.close()
-            self._control, self._adopted, self._settings = handle.control, handle.pid, handle.settings
-            self.isolation = handle.isolation
-
     def start(self, settings: LaunchSettings = LaunchSettings()) -> Child:
         ours, theirs = socket.socketpair()
         ours.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)
