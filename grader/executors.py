@@ -16,6 +16,7 @@ import concurrent.futures as futures
 import multiprocessing
 import multiprocessing.forkserver
 import os
+import sys
 from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures.process import BrokenProcessPool
@@ -180,7 +181,10 @@ def _start_pooled_process(
             index = claimed.value
             claimed.value += 1
         if index < len(payloads):
-            adopt_zygote(payloads[index])
+            try:
+                adopt_zygote(payloads[index])
+            except Exception as exc:  # an optimisation only: this process starts a zygote of its own
+                print(f"[grader] could not adopt the coordinator's zygote: {exc!r}", file=sys.stderr)
     initializer(assignment_id, options)
     if nice:
         os.nice(nice)

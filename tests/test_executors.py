@@ -126,6 +126,18 @@ def test_a_grading_process_whose_adopted_zygote_died_starts_its_own(tmp_path):
     assert all(state["own"] and state["adopted"] is None for state in states)
 
 
+def test_a_zygote_that_cannot_be_adopted_costs_only_the_head_start(tmp_path, monkeypatch):
+    from executor_faults import start_a_student
+
+    import grader.executors
+
+    monkeypatch.setattr(grader.executors, "hand_off_zygotes", lambda count, settings: ([], [b"not a zygote"] * count))
+    paths, batch = batch_of(tmp_path, set())
+    results = dict(LocalExecutor(2, task=start_a_student).grade(paths[:2], batch))
+    assert len(results) == 2
+    assert all(r["extra_data"]["own"] and r["extra_data"]["adopted"] is None for r in results.values())
+
+
 def test_a_handed_off_zygote_ends_with_the_process_that_adopted_it():
     """The coordinator lets go of the zygote's control socket once it is handed off, so
     that a zygote whose grading process died does not wait for the batch's end."""
