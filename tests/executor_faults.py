@@ -25,9 +25,14 @@ def setup_with_a_child(assignment_id, options):
     _child = subprocess.Popen(["sleep", "15"])  # outlives the test by a few seconds at most
 
 
+def _stat_field(pid: int, index: int) -> int:
+    """A field of /proc/PID/stat, counted from the one after the command's name (0: state)."""
+    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[index])
+
+
 def report_priorities(path: str, name: str) -> dict:
     """The nice values of this grading process and of the child its setup started."""
-    child_nice = int(Path(f"/proc/{_child.pid}/stat").read_text().rsplit(")", 1)[1].split()[16])
+    child_nice = _stat_field(_child.pid, 16)
     return {"score": 1.0, "extra_data": {"nice": os.nice(0), "child_nice": child_nice}}
 
 
@@ -38,7 +43,7 @@ def _zygote_state() -> dict:
 
     launcher = default_launcher()
     adopted = launcher._adopted
-    parent = int(Path(f"/proc/{adopted}/stat").read_text().rsplit(")", 1)[1].split()[1]) if adopted else None
+    parent = _stat_field(adopted, 1) if adopted else None
     return {"pid": os.getpid(), "adopted": adopted, "parent": parent, "own": launcher._zygote is not None}
 
 

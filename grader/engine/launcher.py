@@ -172,6 +172,9 @@ def _start_worker(
         stderr=_worker_stderr(),
         env=env,
         start_new_session=True,
+        # Run in the forked child before exec, in a process that may have threads (a batch's
+        # coordinator: multiprocessing's resource sharer, the report's imports): safe because
+        # `join` only writes a file (no import, no lock of ours); keep it so.
         preexec_fn=cgroups.join if cgroups and cgroups.active else None,
         cwd="/" if user is not None else None,
         **({"user": user, "group": user, "extra_groups": []} if user is not None else {}),
@@ -339,8 +342,7 @@ def hand_off_zygotes(count: int, settings: LaunchSettings) -> tuple[list[ForkSer
     """`count` zygotes started here for grading processes to adopt (`adopt_zygote`), each
     pickled for multiprocessing (the control socket travels through its resource sharer,
     once), with the servers that started them: shut those down once the grading processes
-    are gone. None where student processes are spawned. All are started before the first is
-    pickled: the resource sharer is a thread, and a zygote's start forks this process."""
+    are gone. None where student processes are spawned."""
     from multiprocessing.reduction import ForkingPickler
 
     if count < 1 or _launcher_kind() == "spawn":
