@@ -320,9 +320,11 @@ def grade_batch(
     executor.prepare(len(paths))
     assignment = load_assignment(assignment_id, options.course_root)
     out_dir.mkdir(parents=True, exist_ok=True)
-    # Neither the submissions nor the results are visible from inside the sandbox, and each
+    # Neither the submissions, the results nor the course are visible from inside the sandbox, and each
     # grading process's student gets an equal share of a GPU (see worker._cap_gpu_memory).
     hide = {str(p.resolve().parent) for p in paths} | {str(out_dir.resolve())}
+    if options.course_root is not None:  # its source/ holds the solutions, its gradebook.db every grade
+        hide.add(str(Path(options.course_root).resolve()))
     options = replace(options, hidden=tuple(sorted(set(options.hidden) | hide)), processes=max(jobs, 1))
     results: dict[Path, dict] = {}
     names = names or submission_names(paths)

@@ -3,7 +3,12 @@ Python imports from, but never the course folder, a folder above or inside it, o
 folder (found by CI: a venv made with --system-site-packages from another venv imports torch
 through a .pth into /tmp, which the sandbox's /tmp hid, and every student call failed)."""
 
+import shutil
 import sys
+from pathlib import Path
+
+import pytest
+import torch
 
 from grader.engine import sandbox
 
@@ -45,3 +50,60 @@ def test_tmp_itself_is_never_bound_over_the_sandboxs_own_tmp(monkeypatch):
     args = sandbox.bwrap_prefix()
     assert "/tmp" not in bound(args)
     assert args[args.index("/tmp") - 1] == "--tmpfs"
+
+
+def test_a_course_or_hidden_folder_inside_the_systems_folders_is_emptied(tmp_path, monkeypatch):
+    # A checkout in /usr/src, say: the system's folders are bound whole, so the course in them is
+    # covered by an empty tmpfs, and only then are the public files bound back into it.
+    system = tmp_path / "usr"
+    course = system / "src" / "course"
+    (course / "source").mkdir(parents=True)
+    monkeypatch.setattr(sandbox, "SYSTEM_PATHS", (str(system),))
+    args = sandbox.bwrap_prefix(hidden=(str(course),))
+    assert args.index(str(system)) < args.index(str(course)) and args[args.index(str(course)) - 1] == "--tmpfs"
+    root = sandbox.course_folder()
+    public = str(root / sandbox.PUBLIC_PATHS[0])
+    assert public in bound(args) and args.index(public) > args.index(str(course))
+
+
+def test_the_sandbox_sees_the_system_and_python_and_no_other_folder():
+    """Found by looking: with the whole disk bound read-only and folders hidden one by one, a
+    cell of `autograde` read the course's source notebook (the solutions and hidden tests)
+    and gradebook.db, which live where the instructor made the course, not beside the
+    graders, and could have printed them base64-encoded into its feedback."""
+    import os
+    import tempfile
+
+    from grader.engine.session import StudentSession
+
+    if sandbox.bwrap_problem() is not None:
+        pytest.skip(f"no bubblewrap sandbox here: {sandbox.bwrap_problem()}")
+    try:  # a folder outside /tmp (the sandbox has its own) and outside the system's folders
+        outside = Path(tempfile.mkdtemp(dir="/var/tmp", prefix="course-"))
+    except OSError as exc:
+        pytest.skip(f"/var/tmp is not writable here: {exc}")
+    try:
+        (outside / "source").mkdir()
+        (outside / "source" / "solution.ipynb").write_text("{}", encoding="utf-8")
+        (outside / "gradebook.db").write_text("", encoding="utf-8")
+        secret = [str(outside / "source" / "solution.ipynb"), str(outside / "gradebook.db"), str(outside)]
+        system = ["/usr/bin", "/etc/passwd", sys.executable, os.path.dirname(torch.__file__)]
+        probe = f"import os\nseen = {{p: os.path.exists(p) for p in {secret + system!r}}}"
+        with StudentSession([probe]).start() as student:
+            seen = student.get("seen")
+        assert not any(seen[p] for p in secret), seen
+        assert all(seen[p] for p in system), seen
+    finally:
+        shutil.rmtree(outside, ignore_errors=True)
+
+
+def test_library_folders_are_bound_but_not_a_hidden_one(tmp_path, monkeypatch):
+    # A GPU container names its driver libraries in LD_LIBRARY_PATH (/usr/local/nvidia/lib64,
+    # or somewhere under /opt): outside the system's folders, they must still be there.
+    drivers, hidden = tmp_path / "opt" / "nvidia" / "lib64", tmp_path / "batch"
+    drivers.mkdir(parents=True)
+    (hidden / "lib").mkdir(parents=True)
+    monkeypatch.setenv("LD_LIBRARY_PATH", f"{drivers}:{hidden / 'lib'}:relative/lib")
+    binds = bound(sandbox.bwrap_prefix(hidden=(str(hidden),)))
+    assert str(drivers.resolve()) in binds
+    assert str((hidden / "lib").resolve()) not in binds

@@ -5,12 +5,13 @@ every submission's worker is a fork of it, so the sandbox costs nothing per subm
 Inside:
 
 - no network (a new, empty network namespace), its own pid, IPC and UTS namespaces;
-- a read-only view of the system; a size-limited tmpfs on /tmp, wiped between submissions;
-- the course folder replaced by an empty tmpfs, with only what a student's notebook may
-  import bound back read-only (`grader/__init__.py`, `grader/i18n.py`, `grader/engine/`,
-  `grader/kit/`) plus the Python environment when it lives there: no hidden tests, no
-  solutions, no source notebooks, no results, no other student's files (submissions reach
-  the worker as text over its socket);
+- a read-only view of the system's own folders (`SYSTEM_PATHS`: /usr, /etc, /sys...) and of
+  the Python environment, and nothing else of the disk; a size-limited tmpfs on /tmp,
+  wiped between submissions;
+- of the course folder only what a student's notebook may import, read-only
+  (`grader/__init__.py`, `grader/i18n.py`, `grader/engine/`, `grader/kit/`): no hidden
+  tests, no solutions, no source notebooks, no gradebook, no results, no other student's
+  files (submissions reach the worker as text over its socket);
 - uid 65534 and no capabilities; `--die-with-parent`, so nothing outlives the grader;
 - between submissions the fork server kills every other process in its pid namespace,
   so nothing a submission left running meets the next one.
@@ -103,9 +104,33 @@ def bwrap_problem() -> str | None:
     return None
 
 
+# What the sandbox sees of the machine: the system (programs, libraries, /etc, /sys for the
+# CPUs and GPUs), and nothing else of it. Every other folder (home folders, a course
+# directory with its source notebooks and gradebook.db, another copy of the graders, data)
+# is simply absent, wherever it is: hiding folders one by one from a view of the whole
+# disk missed whatever nobody had thought of.
+SYSTEM_PATHS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc", "/sys")
+
+
+def _system_binds() -> list[str]:
+    """bwrap arguments for SYSTEM_PATHS that exist here; a merged-/usr link (/lib -> usr/lib)
+    stays a link."""
+    args: list[str] = []
+    for path in SYSTEM_PATHS:
+        if os.path.islink(path):
+            args += ["--symlink", os.readlink(path), path]
+        elif os.path.isdir(path):
+            args += ["--ro-bind", path, path]
+    return args
+
+
+def _inside(path: Path, folders) -> bool:
+    return any(f == path or f in path.parents for f in folders)
+
+
 def bwrap_prefix(hidden: tuple[str, ...] = ()) -> list[str]:
     """The bwrap command line that runs the fork server (the worker command follows);
-    `hidden`: more folders to hide (a batch's submissions and results)."""
+    `hidden`: more folders to hide (a batch's submissions and results, the course)."""
     root = course_folder()
     args = [
         shutil.which("bwrap") or "bwrap",
@@ -118,9 +143,7 @@ def bwrap_prefix(hidden: tuple[str, ...] = ()) -> list[str]:
         str(SANDBOX_UID),
         "--gid",
         str(SANDBOX_UID),
-        "--ro-bind",
-        "/",
-        "/",
+        *_system_binds(),
         "--dev",
         "/dev",
         "--proc",
@@ -131,26 +154,25 @@ def bwrap_prefix(hidden: tuple[str, ...] = ()) -> list[str]:
         str(TMP_BYTES),
         "--tmpfs",
         "/tmp",
-        "--tmpfs",
-        str(root),
     ]
-    for relative in PUBLIC_PATHS:
-        path = root / relative
-        if path.exists():
-            args += ["--ro-bind", str(path), str(path)]
     prefixes = {Path(sys.prefix).resolve(), Path(sys.base_prefix).resolve()}
-    for folder in hidden:
-        path = Path(folder).resolve() if folder else None
-        if path and path.is_dir() and path != Path("/") and not any(p == path or path in p.parents for p in prefixes):
+    hidden_paths = [Path(f).resolve() for f in hidden if f]
+    system = [Path(p).resolve() for p in SYSTEM_PATHS if os.path.isdir(p)]
+    # The course folder, or a hidden one, that lies within the system's folders (a checkout
+    # in /usr/src, say) is emptied; elsewhere it is absent already. (A Python environment
+    # inside it is bound back below.)
+    for path in [root, *hidden_paths]:
+        if path.is_dir() and path != Path("/") and _inside(path, system):
             args += ["--tmpfs", str(path)]
     # The Python environment, wherever it lives (a virtualenv in the course folder or in /tmp),
     # and any other folder this Python imports from (a .pth naming another environment's
     # site-packages, as a --system-site-packages venv made from a venv has), but never the
     # course folder, a folder above it or inside it, or a hidden one; nor /tmp itself (a script
     # run from /tmp puts it on sys.path), which would cover the sandbox's own writable /tmp.
+    # Likewise the folders of LD_LIBRARY_PATH (a GPU container's driver libraries, /opt/...).
     bound = set(prefixes)
-    hidden_paths = [Path(f).resolve() for f in hidden if f]
-    for entry in sys.path:
+    libraries = [e for e in os.environ.get("LD_LIBRARY_PATH", "").split(os.pathsep) if os.path.isabs(e)]
+    for entry in [*sys.path, *libraries]:
         path = Path(entry).resolve() if entry else None
         if (
             path is not None
@@ -163,15 +185,16 @@ def bwrap_prefix(hidden: tuple[str, ...] = ()) -> list[str]:
             bound.add(path)
     for folder in sorted(bound):
         args += ["--ro-bind", str(folder), str(folder)]
-    # A package installed into that environment (a wheel, as on Gradescope and PrairieLearn) was
-    # just bound back whole, hidden graders included: hide it again but for the public paths.
+    # What a student's notebook may import from the course folder. A package installed into the
+    # environment (a wheel, as on Gradescope and PrairieLearn) was just bound back whole, hidden
+    # graders included: hide it again first.
     package = root / "grader"
-    if any(p in package.parents for p in bound):
+    if _inside(package, bound):
         args += ["--tmpfs", str(package)]
-        for relative in PUBLIC_PATHS:
-            path = root / relative
-            if path.exists():
-                args += ["--ro-bind", str(path), str(path)]
+    for relative in PUBLIC_PATHS:
+        path = root / relative
+        if path.exists():
+            args += ["--ro-bind", str(path), str(path)]
     args += ["--chdir", "/tmp", "--setenv", "HOME", "/tmp", "--setenv", "TMPDIR", "/tmp"]
     return args
 
