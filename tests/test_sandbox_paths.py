@@ -107,3 +107,25 @@ def test_library_folders_are_bound_but_not_a_hidden_one(tmp_path, monkeypatch):
     binds = bound(sandbox.bwrap_prefix(hidden=(str(hidden),)))
     assert str(drivers.resolve()) in binds
     assert str((hidden / "lib").resolve()) not in binds
+
+
+def test_student_code_gets_no_credentials_from_the_graders_environment(monkeypatch):
+    """Found by looking: a student process inherited the grader's whole environment but for
+    GRADER_SECRET, so a JupyterHub's API token (nbgrader's usual home), a cloud's keys or a CI
+    token were one `os.environ` away from the student's own feedback."""
+    from grader.engine.launcher import ForkServer
+    from grader.engine.session import StudentSession
+
+    monkeypatch.setenv("JUPYTERHUB_API_TOKEN", "hub-token")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "cloud-key")
+    monkeypatch.setenv("GRADER_SECRET", "course-secret")
+    monkeypatch.setenv("LC_PAPER", "pt_BR.UTF-8")  # the locale and the numeric libraries' settings pass
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    launcher = ForkServer()  # a zygote of its own, started with this environment
+    try:
+        with StudentSession(["import os\nenv = dict(os.environ)"], launcher=launcher).start() as student:
+            env = student.get("env")
+    finally:
+        launcher.close()
+    assert not {"JUPYTERHUB_API_TOKEN", "AWS_SECRET_ACCESS_KEY", "GRADER_SECRET"} & set(env), sorted(env)
+    assert env["LC_PAPER"] == "pt_BR.UTF-8" and env["OMP_NUM_THREADS"] == "1" and "PATH" in env

@@ -137,9 +137,21 @@ def _worker_stderr():
     return open(path, "ab") if path else subprocess.DEVNULL
 
 
+# What of the grader's environment a student process gets: what Python, the locale, the
+# numeric libraries and the GPU read. Nothing else: the grader may run where its environment
+# holds credentials (a JupyterHub's API token, a cloud's keys, a CI token) that student code
+# could print into its own feedback.
+_ENV_NAMES = {"PATH", "HOME", "TMPDIR", "LANG", "LANGUAGE", "TZ", "LD_LIBRARY_PATH", "MPLBACKEND"}
+_ENV_PREFIXES = ("LC_", "PYTHON", "GRADER_", "CUDA_", "NVIDIA_", "CUBLAS_", "CUDNN_", "TORCH_", "PYTORCH_")
+_ENV_PREFIXES += ("OMP_", "MKL_", "KMP_", "GOMP_", "OPENBLAS_")
+# the course secret (grader.personal) seeds every student's numbers: never student code's
+_ENV_NEVER = {"GRADER_SECRET"}
+
+
 def _worker_env() -> dict:
-    # the course secret (grader.personal) seeds every student's numbers: never student code's
-    env = {k: v for k, v in os.environ.items() if k != "GRADER_SECRET"}
+    env = {
+        k: v for k, v in os.environ.items() if (k in _ENV_NAMES or k.startswith(_ENV_PREFIXES)) and k not in _ENV_NEVER
+    }
     root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
     env["PYTHONDONTWRITEBYTECODE"] = "1"
