@@ -70,7 +70,8 @@ def test_the_sandbox_sees_the_system_and_python_and_no_other_folder():
     """Found by looking: with the whole disk bound read-only and folders hidden one by one, a
     cell of `autograde` read the course's source notebook (the solutions and hidden tests)
     and gradebook.db, which live where the instructor made the course, not beside the
-    graders, and could have printed them base64-encoded into its feedback."""
+    graders, and could have printed them base64-encoded into its feedback; and, the grader
+    run as root (a container's default), /etc/shadow and any other file only root may read."""
     import os
     import tempfile
 
@@ -87,6 +88,8 @@ def test_the_sandbox_sees_the_system_and_python_and_no_other_folder():
         (outside / "source" / "solution.ipynb").write_text("{}", encoding="utf-8")
         (outside / "gradebook.db").write_text("", encoding="utf-8")
         secret = [str(outside / "source" / "solution.ipynb"), str(outside / "gradebook.db"), str(outside)]
+        # Root's own files: run as root, the grader maps root to the sandbox's user, who could read them.
+        secret += [p for p in ("/etc/shadow", "/etc/ssh", "/root/.bashrc", "/root/.ssh") if os.path.exists(p)]
         system = ["/usr/bin", "/etc/passwd", sys.executable, os.path.dirname(torch.__file__)]
         probe = f"import os\nseen = {{p: os.path.exists(p) for p in {secret + system!r}}}"
         with StudentSession([probe]).start() as student:

@@ -5,8 +5,8 @@ every submission's worker is a fork of it, so the sandbox costs nothing per subm
 Inside:
 
 - no network (a new, empty network namespace), its own pid, IPC and UTS namespaces;
-- a read-only view of the system's own folders (`SYSTEM_PATHS`: /usr, /etc, /sys...) and of
-  the Python environment, and nothing else of the disk; a size-limited tmpfs on /tmp,
+- a read-only view of the system's own folders (`SYSTEM_PATHS`: /usr, /lib, /sys...; of /etc
+  only `ETC_ENTRIES`) and of the Python environment, and nothing else of the disk; a size-limited tmpfs on /tmp,
   wiped between submissions;
 - of the course folder only what a student's notebook may import, read-only
   (`grader/__init__.py`, `grader/i18n.py`, `grader/engine/`, `grader/kit/`): no hidden
@@ -104,22 +104,30 @@ def bwrap_problem() -> str | None:
     return None
 
 
-# What the sandbox sees of the machine: the system (programs, libraries, /etc, /sys for the
-# CPUs and GPUs), and nothing else of it. Every other folder (home folders, a course
-# directory with its source notebooks and gradebook.db, another copy of the graders, data)
-# is simply absent, wherever it is: hiding folders one by one from a view of the whole
-# disk missed whatever nobody had thought of.
-SYSTEM_PATHS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc", "/sys")
+# What the sandbox sees of the machine: the system (programs, libraries, /sys for the CPUs and
+# GPUs), and nothing else of it. Every other folder (home folders, a course directory with
+# its source notebooks and gradebook.db, another copy of the graders, data) is simply
+# absent, wherever it is: hiding folders one by one from a view of the whole disk missed
+# whatever nobody had thought of.
+SYSTEM_PATHS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/sys")
+# Of /etc, only what programs read to run (the dynamic linker's cache, the time zone, user
+# names, the certificate store): a grader run as root maps root's files to the sandbox's
+# user, so every root-only file it can see, /etc/shadow or an SSH host key, it can read.
+ETC_ENTRIES = (
+    *("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "ld.so.preload", "alternatives"),
+    *("localtime", "timezone", "passwd", "group", "nsswitch.conf", "hosts", "host.conf"),
+    *("ssl/certs", "ca-certificates", "mime.types", "os-release", "lsb-release", "debian_version"),
+)
 
 
 def _system_binds() -> list[str]:
-    """bwrap arguments for SYSTEM_PATHS that exist here; a merged-/usr link (/lib -> usr/lib)
-    stays a link."""
+    """bwrap arguments for SYSTEM_PATHS and ETC_ENTRIES that exist here; a link (merged /usr's
+    /lib -> usr/lib, /etc/localtime -> the zone's file) stays a link."""
     args: list[str] = []
-    for path in SYSTEM_PATHS:
+    for path in [*SYSTEM_PATHS, *(f"/etc/{entry}" for entry in ETC_ENTRIES)]:
         if os.path.islink(path):
             args += ["--symlink", os.readlink(path), path]
-        elif os.path.isdir(path):
+        elif os.path.exists(path):
             args += ["--ro-bind", path, path]
     return args
 
