@@ -3,8 +3,10 @@ Python imports from, but never the course folder, a folder above or inside it, o
 folder (found by CI: a venv made with --system-site-packages from another venv imports torch
 through a .pth into /tmp, which the sandbox's /tmp hid, and every student call failed)."""
 
+import os
 import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -72,9 +74,6 @@ def test_the_sandbox_sees_the_system_and_python_and_no_other_folder():
     and gradebook.db, which live where the instructor made the course, not beside the
     graders, and could have printed them base64-encoded into its feedback; and, the grader
     run as root (a container's default), /etc/shadow and any other file only root may read."""
-    import os
-    import tempfile
-
     from grader.engine.session import StudentSession
 
     if sandbox.bwrap_problem() is not None:

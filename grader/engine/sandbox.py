@@ -6,8 +6,8 @@ Inside:
 
 - no network (a new, empty network namespace), its own pid, IPC and UTS namespaces;
 - a read-only view of the system's own folders (`SYSTEM_PATHS`: /usr, /lib, /sys...; of /etc
-  only `ETC_ENTRIES`) and of the Python environment, and nothing else of the disk; a size-limited tmpfs on /tmp,
-  wiped between submissions;
+  only `ETC_ENTRIES`) and of the Python environment, and nothing else of the disk;
+- a size-limited tmpfs on /tmp, wiped between submissions;
 - of the course folder only what a student's notebook may import, read-only
   (`grader/__init__.py`, `grader/i18n.py`, `grader/engine/`, `grader/kit/`): no hidden
   tests, no solutions, no source notebooks, no gradebook, no results, no other student's
@@ -186,9 +186,9 @@ def bwrap_prefix(hidden: tuple[str, ...] = ()) -> list[str]:
             path is not None
             and path.is_dir()
             and path not in (Path("/"), Path("/tmp"))
-            and not any(p == path or p in path.parents for p in bound)
-            and not (path == root or path in root.parents or root in path.parents)
-            and not any(h == path or h in path.parents or path in h.parents for h in hidden_paths)
+            and not _inside(path, bound)
+            and not (_inside(path, [root]) or path in root.parents)
+            and not (_inside(path, hidden_paths) or any(path in h.parents for h in hidden_paths))
         ):
             bound.add(path)
     for folder in sorted(bound):
