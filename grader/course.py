@@ -140,6 +140,22 @@ class Assignment:
                 cell["source"] = strip_markers(cell_source(cell))
         return notebook
 
+    @functools.cached_property
+    def student_preload(self) -> tuple[str, ...]:
+        """What every student process of this assignment imports, for the sandbox's fork server
+        to import once instead (each costs a submission seconds): the setup cell's modules,
+        then the graders' package's `STUDENT_PRELOAD` (what torch imports on first use)."""
+        import importlib
+
+        modules = []
+        for node in ast.parse(self.setup).body:
+            if isinstance(node, ast.Import):
+                modules += [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                modules.append(node.module)
+        modules += getattr(importlib.import_module(module_name(self.id)), "STUDENT_PRELOAD", ())
+        return tuple(dict.fromkeys(modules))
+
     def setup_without_kit(self) -> str:
         """The setup cell minus the self-check import (the grading process needs none)."""
         lines = self.setup.split("\n")

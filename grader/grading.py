@@ -58,10 +58,13 @@ class GradeOptions:
     hidden: tuple[str, ...] = ()  # folders student code must not see (grade_batch adds its submissions and results)
     gpu_share: float = 0.9  # of each GPU, for all the student processes running at once together
     processes: int = 1  # student processes running at once (grade_batch sets its jobs)
+    preload: tuple[str, ...] = ()  # the assignment's student_preload (grade_batch and grade_submission set it)
 
     @property
     def launch(self) -> LaunchSettings:
-        return LaunchSettings(hidden=self.hidden, gpu_memory_fraction=self.gpu_share / max(self.processes, 1))
+        return LaunchSettings(
+            hidden=self.hidden, gpu_memory_fraction=self.gpu_share / max(self.processes, 1), preload=self.preload
+        )
 
 
 def grade_submission(
@@ -83,7 +86,7 @@ def grade_submission(
         order=assignment.order,
         references=assignment.function_references(),
         limits=options.limits,
-        settings=options.launch,
+        settings=replace(options, preload=assignment.student_preload).launch,
     )
     student_params, personal_flags = personal_variant(assignment, submission, student or None, options.public_only)
     # here, not at the top: the coordinator, which only hands out submissions and writes
@@ -325,7 +328,12 @@ def grade_batch(
     hide = {str(p.resolve().parent) for p in paths} | {str(out_dir.resolve())}
     if options.course_root is not None:  # its source/ holds the solutions, its gradebook.db every grade
         hide.add(str(Path(options.course_root).resolve()))
-    options = replace(options, hidden=tuple(sorted(set(options.hidden) | hide)), processes=max(jobs, 1))
+    options = replace(
+        options,
+        hidden=tuple(sorted(set(options.hidden) | hide)),
+        processes=max(jobs, 1),
+        preload=assignment.student_preload,
+    )
     results: dict[Path, dict] = {}
     names = names or submission_names(paths)
     if shard is not None:

@@ -1,11 +1,13 @@
 """The notebooks' figures: drawn where a person runs the notebook, free where it is graded,
 and every released solution notebook run top to bottom in a real Jupyter kernel."""
 
+import ast
 import base64
+import re
 
 import pytest
 
-from grader.course import assignment_ids, cell_source, course_root, nbgrader_meta, read_notebook
+from grader.course import assignment_ids, cell_source, course_root, load_assignment, nbgrader_meta, read_notebook
 from grader.engine.session import Limits, StudentSession
 from grader.kit import figures
 from grader.variants import solution_path
@@ -30,27 +32,56 @@ def test_figures_are_drawn_only_outside_grading(monkeypatch, capsys):
     assert not figures.interativo()
 
 
-def test_figure_cells_cost_nothing_while_graded():
-    """Every notebook's setup and figure cells, run as grading runs them (in a student process,
-    one for all notebooks): no error, and matplotlib never imported, so no figure was built."""
+UNGRADED = re.compile(r"# (Demonstração|Figura) \(sem nota\)")  # the first line of a figure or a demonstration
+
+
+def ungraded_cells(assignment_id: str) -> list[str]:
+    return [s for s in map(cell_source, code_cells(assignment_id)) if UNGRADED.match(s)]
+
+
+def under_guard(statement: ast.stmt) -> bool:
+    return isinstance(statement, ast.If) and ast.unparse(statement.test) == "interativo()"
+
+
+@pytest.mark.parametrize("assignment_id", ASSIGNMENTS)
+def test_ungraded_cells_do_their_work_only_under_the_guard(assignment_id):
+    """A "(sem nota)" cell has only imports, definitions and `if interativo():` at its top level,
+    so while a submission is graded it defines things and does nothing."""
+    cells = ungraded_cells(assignment_id)
+    assert any(DRAWS in s for s in cells), f"{assignment_id}: no figure cell"
+    definitions = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.ClassDef)
+    for source in cells:
+        loose = [
+            ast.get_source_segment(source, s)
+            for s in ast.parse(source).body
+            if not (isinstance(s, definitions) or under_guard(s))
+        ]
+        assert not loose, (source.splitlines()[0], loose)
+
+
+def test_ungraded_cells_cost_nothing_while_graded():
+    """Every notebook's setup and "(sem nota)" cells, run as grading runs them (in a student
+    process, one for all notebooks), with each exercise's name bound to a trap: no error, no
+    exercise called, and matplotlib never imported, so no figure was built."""
     cells = []
     for assignment_id in ASSIGNMENTS:
         found = code_cells(assignment_id)
-        sources = [cell_source(c) for c in found]
-        assert any(DRAWS in s for s in sources), f"{assignment_id}: no figure cell"
-        # The figure cells and the demonstrations that only feed one (05's comparison); the setup
-        # cell first, for the imports they use (the kit's install cell comes before it).
-        setup = next(cell_source(c) for c in found if c.get("id") == "setup")
-        cells += [setup, *(s for s in sources if s != setup and ("grader.kit.figures" in s or DRAWS in s))]
+        # The setup cell first, for the imports the others use (the kit's install cell comes before it).
+        cells.append(next(cell_source(c) for c in found if c.get("id") == "setup"))
+        traps = load_assignment(assignment_id).order
+        cells.append("".join(f"def {name}(*args, **kwargs):\n    CALLED.append({name!r})\n" for name in traps))
+        cells += ungraded_cells(assignment_id)
     limits = Limits(call_seconds=10, cell_seconds=20, submission_seconds=120)
-    with StudentSession(cells, limits=limits).start() as student:
+    with StudentSession(["CALLED = []", *cells], limits=limits).start() as student:
         errors = [r for r in student.cell_results if r.status != "ok"]
         assert not errors, errors
         imported = student.run_grader_code(
             "import sys\ndef loaded():\n    return sorted(m for m in sys.modules if m.split('.')[0] == 'matplotlib')\n",
             "loaded",
         )
+        called = student.get("CALLED")
     assert imported == [], imported
+    assert called == [], called
 
 
 def run_in_kernel(path, monkeypatch, tmp_path, allow_errors: bool = False):

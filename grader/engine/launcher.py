@@ -48,13 +48,17 @@ def _warn_once(message: str, problem: str) -> None:
 class LaunchSettings:
     """What a grading batch tells the launcher (from `GradeOptions`, never through the
     environment): folders the sandbox hides from student code (the submissions, the
-    results), and each student process's share of GPU memory (a fraction per device)."""
+    results), each student process's share of GPU memory (a fraction per device), and the
+    modules the fork server imports once for all the student processes it forks (the
+    assignment's `student_preload`)."""
 
     hidden: tuple[str, ...] = ()
     gpu_memory_fraction: float = 0.9
+    preload: tuple[str, ...] = ()
 
     def worker_arguments(self) -> list[str]:
-        return ["--gpu-memory-fraction", f"{self.gpu_memory_fraction:.4f}"]
+        preload = ["--preload", ",".join(self.preload)] if self.preload else []
+        return ["--gpu-memory-fraction", f"{self.gpu_memory_fraction:.4f}", *preload]
 
 
 class LaunchError(RuntimeError):

@@ -495,6 +495,13 @@ def _traced_call(fn, args: list, kwargs: dict, trace: dict):
     from torch.utils._python_dispatch import TorchDispatchMode
 
     class Recorder(TorchDispatchMode):
+        @classmethod
+        def _should_skip_dynamo(cls) -> bool:
+            # Otherwise torch wraps __torch_dispatch__ in dynamo's `disable`, which imports
+            # torch._dynamo (800 modules, sympy's included: 3 to 6 s) in each student process
+            # on its first traced call. Nothing here is ever compiled.
+            return False
+
         def __torch_dispatch__(self, func, types, args=(), kwargs=None):
             trace["ops"].add(str(func.overloadpacket.__name__))
             if torch._C._current_graph_task_id() != -1:  # inside the autograd engine
@@ -524,18 +531,26 @@ ZYGOTE_PRELOAD = (
 )
 
 
-def _zygote(control_fd: int, sandboxed: bool = False, gpu_memory_fraction: float = 0.9) -> None:
+def _zygote(
+    control_fd: int, sandboxed: bool = False, gpu_memory_fraction: float = 0.9, preload: tuple[str, ...] = ()
+) -> None:
     """Fork server: each request on the control socket gets a fresh forked worker.
-    `sandboxed`: running inside bwrap, where cleaning up between submissions is safe."""
+    `sandboxed`: running inside bwrap, where cleaning up between submissions is safe.
+    `preload`: the assignment's modules, imported here once rather than in each worker
+    (still single-threaded after them: _prepare_process capped the numeric libraries' pools)."""
     import importlib
 
+    # A module that asks torch.cuda.is_available() on import must not start CUDA's driver
+    # here (cudaGetDeviceCount does): a forked worker could not use CUDA then. NVML answers
+    # instead, without starting it.
+    os.environ["PYTORCH_NVML_BASED_CUDA_CHECK"] = "1"
     import torch
 
     torch.set_num_threads(1)
-    for name in ZYGOTE_PRELOAD:
+    for name in (*ZYGOTE_PRELOAD, *preload):
         try:
             importlib.import_module(name)
-        except ImportError:  # a private torch module gone in another release: paid per process, as before
+        except Exception:  # a private torch module gone in another release: paid per process, as before
             pass
     control = socket.socket(fileno=control_fd)
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # forked workers are reaped automatically
@@ -584,10 +599,11 @@ def main(argv: list[str] | None = None) -> None:
     group.add_argument("--zygote", type=int)
     parser.add_argument("--sandboxed", action="store_true", help="inside bwrap: clean up between workers")
     parser.add_argument("--gpu-memory-fraction", type=float, default=0.9, help="each student process's GPU share")
+    parser.add_argument("--preload", default="", help="modules the fork server imports for its workers (a,b,c)")
     args = parser.parse_args(argv)
     _prepare_process()
     if args.zygote is not None:
-        _zygote(args.zygote, args.sandboxed, args.gpu_memory_fraction)
+        _zygote(args.zygote, args.sandboxed, args.gpu_memory_fraction, tuple(filter(None, args.preload.split(","))))
     else:
         import torch
 

@@ -1,14 +1,16 @@
 """The course kit a student's notebook imports: self-checks and hints.
 
-    from grader.kit import dica, verificar, verificar_tudo
+    from grader.kit import dica, interativo, verificar, verificar_tudo
     verificar("mcp_neuron")        # the public checks of one exercise
     dica("mcp_neuron")             # the next hint of its ladder (dica("mcp_neuron", 2): the second)
     verificar_tudo("01_neurons")   # every public check of the assignment
+    if interativo():               # a demonstration: runs where a person reads it, never while graded
 
 Self-checks run the same public checks the grader runs, in the notebook's own kernel,
 against the names the notebook defines. They are feedback for the student, not a grade:
 the grade comes from the isolated grader. While a submission is being graded
-(GRADER_CHILD is set) these functions do nothing.
+(GRADER_CHILD is set) these functions do nothing, and `interativo()` is False, so the
+notebooks' demonstrations and figures (every "sem nota" cell) cost nothing.
 """
 
 from __future__ import annotations
@@ -19,8 +21,9 @@ import pkgutil
 import sys
 
 from grader.i18n import Text
+from grader.kit.figures import interactive, interativo
 
-__all__ = ["check", "check_all", "dica", "hint", "verificar", "verificar_tudo"]
+__all__ = ["check", "check_all", "dica", "hint", "interactive", "interativo", "verificar", "verificar_tudo"]
 
 UNKNOWN = Text(pt="Exercício desconhecido: `{name}`.", en="Unknown exercise: `{name}`.")
 NO_MORE = Text(pt="(Esta é a última dica.)", en="(This is the last hint.)")

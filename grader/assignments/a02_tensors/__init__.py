@@ -11,6 +11,11 @@ from grader.personal import Params, Personal
 
 T = Text
 
+# Imported once by the sandbox's fork server instead of by each student process (grader.course's
+# `student_preload`): the checks on the "meta" device run torch's Python decompositions, which
+# import torch._dynamo on first use (800 modules, sympy's among them: 3 to 5 s a submission).
+STUDENT_PRELOAD = ("torch._dynamo",)
+
 IMAGE_SIDES = [96, 112, 128, 150, 160, 192, 200, 224, 300, 320, 384, 400, 448, 512]  # not 256: the statement's
 BYTES_PER_WEIGHT = [2, 4, 8]  # float16/bfloat16, float32, float64
 

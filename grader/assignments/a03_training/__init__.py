@@ -9,6 +9,11 @@ from grader.i18n import Text
 
 T = Text
 
+# Imported once by the sandbox's fork server instead of by each student process (grader.course's
+# `student_preload`): optimizers and the operator trace import torch._dynamo on first use (800
+# modules, sympy's among them: 3 to 5 s a submission).
+STUDENT_PRELOAD = ("torch._dynamo",)
+
 LADDER: dict[str, list[Text]] = {
     "make_iris_loaders": [
         T(

@@ -11,6 +11,11 @@ from grader.personal import Params, Personal
 
 T = Text
 
+# Imported once by the sandbox's fork server instead of by each student process (grader.course's
+# `student_preload`): optimizers and the operator trace import torch._dynamo on first use (800
+# modules, sympy's among them: 3 to 5 s a submission), and the kit's digits need scikit-learn.
+STUDENT_PRELOAD = ("torch._dynamo", "sklearn.datasets", "sklearn.model_selection")
+
 CONV_SIDES = [28, 32, 48, 64, 96, 128, 224]
 CONV_FILTERS = [8, 16, 24, 32, 48, 64]
 

@@ -4,6 +4,7 @@ evaluation of a trained classifier."""
 
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,11 @@ def whole(value: Any, what: str) -> int:
     return checks.whole(value, what, MISTAKES["float_division"], "float_division")
 
 
+# What PyTorch's own layers give, asked of real layers. The checks draw the same hundreds of cases
+# for every submission and a layer costs milliseconds to build, so a grading process asks each once.
+
+
+@cache
 def torch_conv_size(size: int, kernel: int, stride: int = 1, padding: int = 0, dilation: int = 1) -> int:
     """What nn.Conv1d itself makes of a side of `size`."""
     layer = nn.Conv1d(1, 1, kernel, stride=stride, padding=padding, dilation=dilation, bias=False)
@@ -30,8 +36,22 @@ def torch_conv_size(size: int, kernel: int, stride: int = 1, padding: int = 0, d
         return int(layer(torch.zeros(1, 1, size)).shape[-1])
 
 
+@cache
 def torch_pool_size(size: int, kernel: int, stride: int | None = None, padding: int = 0) -> int:
     return int(nn.MaxPool1d(kernel, stride=stride, padding=padding)(torch.zeros(1, 1, size)).shape[-1])
+
+
+@cache
+def torch_conv2d_shape(shape: tuple, out_channels: int, kernel, stride, padding, dilation) -> tuple[int, ...]:
+    """The output shape of nn.Conv2d on an input of `shape` (int or (h, w) parameters)."""
+    layer = nn.Conv2d(shape[1], out_channels, kernel, stride=stride, padding=padding, dilation=dilation)
+    with torch.no_grad():
+        return tuple(layer(torch.zeros(shape)).shape)
+
+
+@cache
+def torch_conv2d_param_count(in_channels: int, out_channels: int, kernel, bias: bool) -> int:
+    return sum(p.numel() for p in nn.Conv2d(in_channels, out_channels, kernel, bias=bias).parameters())
 
 
 def conv_size_mistake(actual: int, size: int, kernel: int, stride: int, padding: int, dilation: int) -> str | None:

@@ -8,6 +8,11 @@ from grader.i18n import Text
 
 T = Text
 
+# Imported once by the sandbox's fork server instead of by each student process (grader.course's
+# `student_preload`): optimizers import torch._dynamo on first use (800 modules, sympy's among
+# them: 3 to 5 s a submission), and the kit's digits need scikit-learn.
+STUDENT_PRELOAD = ("torch._dynamo", "sklearn.datasets", "sklearn.model_selection")
+
 LADDER: dict[str, list[Text]] = {
     "freeze": [
         T(
