@@ -550,7 +550,7 @@ def _zygote(
     for name in (*ZYGOTE_PRELOAD, *preload):
         try:
             importlib.import_module(name)
-        except Exception:  # a private torch module gone in another release: paid per process, as before
+        except Exception:  # gone (a private torch module in another release) or broken: paid per worker, as before
             pass
     control = socket.socket(fileno=control_fd)
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # forked workers are reaped automatically
