@@ -133,8 +133,9 @@ def test_gradebooks_of_one_database_share_an_engine_and_tables_are_still_created
 
     from nbgrader.api import Gradebook
 
-    from grader.nbgrader_bridge import share_gradebook_engines
+    from grader.nbgrader_bridge import alembic_version_in_process, share_gradebook_engines
 
+    alembic_version_in_process()  # new databases stamped without the `alembic` command on PATH
     share_gradebook_engines()
     share_gradebook_engines()  # idempotent: never wrapped twice
     url = f"sqlite:///{tmp_path / 'gradebook.db'}"
@@ -151,6 +152,35 @@ def test_gradebooks_of_one_database_share_an_engine_and_tables_are_still_created
         again.add_student("bia")
     tables = {row[0] for row in sqlite3.connect(tmp_path / "gradebook.db").execute("select name from sqlite_master")}
     assert {"student", "submitted_assignment", "grade", "alembic_version"} <= tables
+
+
+def test_a_new_gradebook_is_stamped_with_the_revision_alembic_names_without_a_process(tmp_path, monkeypatch):
+    """nbgrader asks `alembic heads`, in a new process, which revision to stamp on a new
+    gradebook (5 s); the course's config reads the same migration scripts in process: the
+    same revision, and no process started."""
+    import sqlite3
+    import subprocess
+    from pathlib import Path
+
+    import nbgrader.api
+    from nbgrader.dbutil import _temp_alembic_ini
+
+    from grader.nbgrader_bridge import alembic_version_in_process
+
+    with _temp_alembic_ini("sqlite:///unused.db") as ini:
+        alembic = str(Path(sys.executable).parent / "alembic")
+        by_command = subprocess.check_output([alembic, "-c", ini, "heads"], text=True, timeout=120).split()[0]
+    alembic_version_in_process()
+    alembic_version_in_process()  # idempotent: never wrapped twice
+
+    def no_process(*args, **kwargs):
+        raise AssertionError(f"a process was started: {args}")
+
+    monkeypatch.setattr(nbgrader.api.sp, "check_output", no_process)
+    path = tmp_path / "gradebook.db"
+    with nbgrader.api.Gradebook(f"sqlite:///{path}", "curso") as gradebook:
+        gradebook.add_student("ana")
+    assert sqlite3.connect(path).execute("select version_num from alembic_version").fetchall() == [(by_command,)]
 
 
 def test_our_processes_read_notebooks_without_building_jsonschemas_iri_grammar(root):
