@@ -10,7 +10,8 @@ import sys
 # and `rfc3987_syntax` is installed (jupyter_events brings it): about 1.1 s of a core in every
 # process of ours that reads a notebook, for a string format no schema we validate uses
 # (python-jsonschema/jsonschema#1428). None in sys.modules makes that import fail, and
-# jsonschema goes on without that one format checker.
+# jsonschema goes on without that one format checker. pyproject.toml caps jsonschema below
+# 4.25, which has no such import; this line covers environments with a newer one anyway.
 sys.modules.setdefault("rfc3987_syntax", None)
 
 __version__ = "0.1.0"

@@ -199,3 +199,15 @@ def test_our_processes_read_notebooks_without_building_jsonschemas_iri_grammar(r
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["False", "False"]  # no grammar built; an invalid cell still invalid
+
+
+def test_a_plain_nbgrader_command_does_not_build_the_iri_grammar_either():
+    """A plain `nbgrader` command imports nbformat before the course's config runs, so only the
+    environment can spare it the grammar: `jsonschema<4.25` in pyproject.toml (3.3 s of a
+    core per command). Lifting the cap while jsonschema still builds it eagerly fails here."""
+    import subprocess
+
+    probe = "import sys\nfrom nbgrader.apps.nbgraderapp import NbGraderApp\nprint('lark' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["False"]
