@@ -144,7 +144,8 @@ def alembic_version_in_process() -> None:
     found by running the `alembic heads` command in a new process: 5 s of a core on the
     2-core machine, because one of the scripts imports nbgrader again (jsonschema's IRI
     grammar included), for one line of text. The same scripts read in this process answer in
-    0.2 s, once per process; where they have more than one head, nbgrader's own way decides."""
+    0.2 s, once per process; where they have more than one head, nbgrader's own way decides
+    (the command, made findable first)."""
     import functools
 
     import nbgrader.api as api
@@ -159,7 +160,10 @@ def alembic_version_in_process() -> None:
         from nbgrader.dbutil import ALEMBIC_DIR
 
         heads = ScriptDirectory(ALEMBIC_DIR).get_heads()
-        return heads[0] if len(heads) == 1 else by_command()
+        if len(heads) == 1:
+            return heads[0]
+        _alembic_on_path()
+        return by_command()
 
     newest_revision.in_process = True
     api.get_alembic_version = newest_revision
@@ -435,7 +439,6 @@ def autograde(
     root = Path(root).resolve()
     options = replace(options or GradeOptions(), course_root=root)  # its source/: the exercises, points and references
     lang = options.lang
-    _alembic_on_path()
     outdir = root / "reports" / assignment_id
     report = AutogradeReport(assignment_id, log_path=outdir / "autograde.log", report_path=outdir / "autograde.csv")
     release = release_notebooks(root, assignment_id)
@@ -822,7 +825,6 @@ def _traceback() -> str:
 def generate_release(source_root: Path, assignment_id: str) -> str:
     """The student notebook `nbgrader generate_assignment` makes from `source/` (its text),
     made in a scratch copy of the course so that no gradebook is touched."""
-    _alembic_on_path()
     from nbgrader.apps import NbGraderAPI
 
     with tempfile.TemporaryDirectory(prefix="release-") as tmp:
@@ -835,8 +837,9 @@ def generate_release(source_root: Path, assignment_id: str) -> str:
 
 
 def _alembic_on_path() -> None:
-    """nbgrader creates its gradebook by running the `alembic` script, found on PATH: make
-    the one installed next to this interpreter findable (a venv that is not activated)."""
+    """nbgrader's own way to a new gradebook's revision runs the `alembic` script, found on
+    PATH: make the one installed next to this interpreter findable (a venv that is not
+    activated)."""
     scripts = str(Path(sys.executable).parent)
     if scripts not in os.environ.get("PATH", "").split(os.pathsep):
         os.environ["PATH"] = scripts + os.pathsep + os.environ.get("PATH", "")
