@@ -198,7 +198,9 @@ def parse_assignment(assignment_id: str, path: Path) -> Assignment:
             if exercise_id not in points:
                 raise ValueError(f"{path}: exercise {exercise_id} has no test cell test_{exercise_id}")
             exercises.append(Exercise(exercise_id, points[exercise_id], kind, reference))
-    return Assignment(assignment_id, path, exercises, setup, notebook)
+    # A plain dict, not nbformat's NotebookNode: unpickling one (an Assignment handed to a
+    # grading process) would import nbformat there.
+    return Assignment(assignment_id, path, exercises, setup, json.loads(json.dumps(notebook)))
 
 
 def source_notebook(assignment_id: str, root: Path | None = None) -> Path:
@@ -210,12 +212,29 @@ def load_assignment(assignment_id: str, root: Path | None = None) -> Assignment:
     return _load_assignment(assignment_id, (root or course_root()).resolve())
 
 
-@functools.cache
+# Parsed assignments by (id, course root), read once per process.
+_assignments: dict[tuple[str, Path], Assignment] = {}
+
+
 def _load_assignment(assignment_id: str, root: Path) -> Assignment:
-    path = source_notebook(assignment_id, root)
-    if not path.exists():
-        raise KeyError(f"unknown assignment {assignment_id!r} (no {path})")
-    return parse_assignment(assignment_id, path)
+    if (assignment_id, root) not in _assignments:
+        path = source_notebook(assignment_id, root)
+        if not path.exists():
+            raise KeyError(f"unknown assignment {assignment_id!r} (no {path})")
+        _assignments[assignment_id, root] = parse_assignment(assignment_id, path)
+    return _assignments[assignment_id, root]
+
+
+def forget_assignments() -> None:
+    """Read every assignment again on its next use (its source or graders changed)."""
+    _assignments.clear()
+
+
+def adopt_assignment(assignment: Assignment) -> None:
+    """Use `assignment`, parsed by another process (a grading process is handed the
+    coordinator's), instead of reading its source notebook again: a grading process then
+    never imports nbformat, 0.3 s of a core before its first submission."""
+    _assignments[assignment.id, assignment.root.resolve()] = assignment
 
 
 def assignment_ids(root: Path | None = None) -> list[str]:

@@ -327,7 +327,7 @@ def _use_graders(folder: Path) -> None:
         grader.assignments.__path__.remove(_loaded["graders"])
         for module in [m for m in sys.modules if m.startswith("grader.assignments.a")]:
             del sys.modules[module]
-        course._load_assignment.cache_clear()
+        course.forget_assignments()
         redaction.public_text.cache_clear()
     grader.assignments.__path__.insert(0, str(folder))
     _loaded["graders"] = str(folder)

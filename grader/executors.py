@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from grader.course import Assignment
+from grader.course import Assignment, adopt_assignment
 from grader.engine.launcher import adopt_zygote, hand_off_zygotes
 from grader.grading import GradeOptions, exit_with_parent, grade_path, init_grading_process, not_graded
 from grader.i18n import Text
@@ -130,7 +130,7 @@ class LocalExecutor:
             max_workers=min(width, len(group)),
             mp_context=grading_context(),
             initializer=_start_pooled_process,
-            initargs=(self.initializer, batch.assignment.id, batch.options, os.getpid(), self.nice, zygotes),
+            initargs=(self.initializer, batch.assignment, batch.options, os.getpid(), self.nice, zygotes),
         ) as pool:
             running: dict[futures.Future, Path] = {}
             broken = False
@@ -172,9 +172,10 @@ def grading_context() -> multiprocessing.context.BaseContext:
 
 
 def _start_pooled_process(
-    initializer, assignment_id: str, options: GradeOptions, coordinator: int, nice: int = 0, zygotes=((), None)
+    initializer, assignment: Assignment, options: GradeOptions, coordinator: int, nice: int = 0, zygotes=((), None)
 ) -> None:
     exit_with_parent(coordinator)
+    adopt_assignment(assignment)  # the coordinator's parse of it: not read again here
     payloads, claimed = zygotes
     if payloads:  # the coordinator's zygotes: one each for the first grading processes
         with claimed.get_lock():
@@ -185,7 +186,7 @@ def _start_pooled_process(
                 adopt_zygote(payloads[index])
             except Exception as exc:  # an optimisation only: this process starts a zygote of its own
                 print(f"[grader] could not adopt the coordinator's zygote: {exc!r}", file=sys.stderr)
-    initializer(assignment_id, options)
+    initializer(assignment.id, options)
     if nice:
         os.nice(nice)
 

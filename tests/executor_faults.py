@@ -77,3 +77,15 @@ def adopt_and_exit(payload: bytes) -> None:
 
     adopt_zygote(payload)
     default_launcher().start(LaunchSettings()).kill()
+
+
+def grade_and_tell_what_was_read(path: str, name: str) -> dict:
+    """The real grading of a submission, and whether this grading process imported nbformat
+    for it (its setup or the grading) or had the assignment handed to it."""
+    import sys
+
+    from grader.grading import grade_path
+
+    result = grade_path(path, name)
+    result["extra_data"]["nbformat"] = "nbformat" in sys.modules
+    return result

@@ -116,6 +116,23 @@ def test_the_first_grading_processes_adopt_zygotes_the_coordinator_started(tmp_p
     assert not any(Path(f"/proc/{pid}").exists() for pid in zygotes)  # killed and waited for
 
 
+def test_grading_processes_grade_with_the_coordinators_reading_of_the_assignment(tmp_path):
+    """The coordinator hands its parsed assignment to each grading process, which then reads
+    no notebook of the course with nbformat, set-up or grading (its import alone is 0.2 s of
+    a core before the first result)."""
+    from executor_faults import grade_and_tell_what_was_read
+
+    from grader.variants import Variant, write_submissions
+
+    reference = write_submissions(A, [Variant("reference", {})], tmp_path)["reference"]
+    paths = [reference.with_name(f"s{i}.ipynb") for i in range(2)]
+    for path in paths:
+        path.write_bytes(reference.read_bytes())
+    batch = Batch(load_assignment(A), GradeOptions(lang="en"), {p: p.stem for p in paths})
+    results = dict(LocalExecutor(2, task=grade_and_tell_what_was_read).grade(paths, batch))
+    assert [(r["score"], r["extra_data"]["nbformat"]) for r in results.values()] == [(20.0, False)] * 2
+
+
 def test_a_grading_process_whose_adopted_zygote_died_starts_its_own(tmp_path):
     from executor_faults import kill_the_adopted_zygote_then_start_a_student
 

@@ -7,7 +7,7 @@ from dataclasses import replace
 
 import pytest
 
-from grader.course import _load_assignment, load_assignment, read_notebook
+from grader.course import forget_assignments, load_assignment, read_notebook
 from grader.ledger import LEDGER, Line, append, file_digest, graders_digest, read, still_valid
 
 A = "01_neurons"
@@ -48,7 +48,7 @@ def test_the_graders_digest_follows_the_course(root, tmp_path):
     notebook = read_notebook(path)
     notebook["cells"][0]["source"] += "\n"
     path.write_text(json.dumps(notebook), encoding="utf-8")
-    _load_assignment.cache_clear()  # the file changed under the cache
+    forget_assignments()  # the file changed under the cache
     assert graders_digest(load_assignment(A, tmp_path)) != graders_digest(here)
 
 

@@ -233,6 +233,19 @@ def test_page_is_self_contained_escaped_and_localized(tmp_path):
     assert "Relatório da turma" in render_html(report_data(folder), "pt")
 
 
+@pytest.mark.parametrize("lang, label, other", [("pt", "Nota", "Score"), ("en", "Score", "Nota")])
+def test_the_figures_labels_are_text_in_the_language_asked(tmp_path, lang, label, other):
+    import base64
+    import re
+
+    folder = write_results(tmp_path / "r", result("ana", {"e1": 1, "e2": 0}), result("bia", {"e1": 0, "e2": 0}))
+    page = render_html(report_data(folder), lang)
+    svgs = [base64.b64decode(uri).decode() for uri in re.findall(r"data:image/svg\+xml;base64,([A-Za-z0-9+/=]+)", page)]
+    assert len(svgs) == 3  # scores, exercises, times
+    texts = [re.findall(r"<text[^>]*>([^<]*)</text>", svg) for svg in svgs]
+    assert label in texts[0] and other not in texts[0]
+
+
 def test_report_command(tmp_path, root):
     folder = write_results(tmp_path / "r", result("ana", {"e1": 1, "e2": 0}))
     html = tmp_path / "elsewhere.html"
