@@ -85,10 +85,16 @@ def cmd_grade(args) -> int:
         print(exc.render(args.lang), file=sys.stderr)
         return 2
     executor = make_executor(args.executor, jobs=args.jobs, scheduler=args.scheduler)
+    on_result = None
     if args.jobs > 1 or args.executor != "local":  # this process only waits while others grade
         from grader.report import import_in_background
 
-        import_in_background()
+        started: list = []
+
+        def on_result(path, result) -> None:  # the first result: the torch imports are done
+            if not started:
+                started.append(import_in_background())
+
     results = grade_batch(
         paths,
         args.assignment,
@@ -99,6 +105,7 @@ def cmd_grade(args) -> int:
         progress=progress,
         shard=shard,
         executor=executor,
+        on_result=on_result,
     )
     assignment = load_assignment(args.assignment, options.course_root)
     write_gradebook(out / "gradebook.csv", assignment, results)

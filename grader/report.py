@@ -93,9 +93,11 @@ KINDS: dict[str, Text] = {
 def import_in_background() -> threading.Thread:
     """Import matplotlib and Jinja2 in a thread of this process while it only waits on its
     grading processes, so that the report at the end of the batch starts at once: about
-    0.8 s of imports, done while the grading starts up and the cores are not yet both busy
-    (0.3 s less on a cold batch of 16 01_neurons notebooks). The report's own imports then
-    find the modules loaded, or wait for them (Python's per-module import locks)."""
+    0.8 s of a core. `grade` starts it at the first result, not before: until then the cores
+    are busy with the three `import torch` every result waits for (a cold batch of 16
+    01_neurons notebooks, A/B alternated: 0.3 s sooner than importing from the start). The
+    report's own imports then find the modules loaded, or wait for them (Python's
+    per-module import locks)."""
 
     def imports() -> None:
         import jinja2  # noqa: F401
