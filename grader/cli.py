@@ -290,8 +290,16 @@ def cmd_autograde(args) -> int:
 
     progress = _progress_printer() if not args.quiet else None
     options = GradeOptions(lang=args.lang, limits=_limits(args))
+    from grader.report import import_in_background
+
     report = autograde(
-        Path(args.course), args.assignment, options, jobs=args.jobs, progress=progress, regrade=args.regrade
+        Path(args.course),
+        args.assignment,
+        options,
+        jobs=args.jobs,
+        progress=progress,
+        regrade=args.regrade,
+        on_first_result=import_in_background,
     )
     print(report.summary(args.lang))
     html = write_batch_report(Path(args.course) / "reports" / args.assignment / "results", args.lang)

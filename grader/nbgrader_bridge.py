@@ -423,6 +423,7 @@ def autograde(
     progress=None,
     regrade: bool = False,
     nbgrader_step: NbgraderStep = _nbgrader_autograde,
+    on_first_result: Callable[[], object] | None = None,
 ) -> AutogradeReport:
     """`nbgrader autograde` for every submission of an assignment, judged by the engine; every
     student ends up in the gradebook with the engine's score (see the module's docstring).
@@ -432,7 +433,8 @@ def autograde(
     notebooks (or all, after a change of graders) are graded again; and a student whose
     results are those already in `gradebook.db` (`reports/<id>/gradebook.jsonl` says which
     results went in, the gradebook itself is asked for the score) is not handed to nbgrader
-    again. `regrade`: grade and record everything again."""
+    again. `regrade`: grade and record everything again. `on_first_result()`: called once, when
+    the engine's first result is in (the CLI starts the report's imports then)."""
     from grader.executors import LocalExecutor
     from grader.grading import grade_batch
 
@@ -469,6 +471,8 @@ def autograde(
             students[folder] = nbgrader.submit(batch.record_student, folder, files[folder], results, recorded)
 
         def graded(path: Path, result: dict) -> None:
+            if not results and on_first_result:
+                on_first_result()
             results[path] = result
             waiting[folder_of[path]].discard(path)
             if not waiting[folder_of[path]]:

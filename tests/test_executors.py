@@ -205,6 +205,33 @@ def test_autograde_grades_with_its_nbgrader_step_first(root, tmp_path, monkeypat
     assert [(e.jobs, e.nice) for e in used] == [(2, NBGRADER_FIRST)]
 
 
+def test_autograde_tells_its_caller_of_the_engines_first_result_once(root, tmp_path, monkeypatch):
+    """`on_first_result`: called when the engine's first result is in (the CLI then imports
+    the report's libraries), and only then."""
+    import shutil
+
+    import grader.grading
+    from grader import nbgrader_bridge
+
+    shutil.copytree(root / "exercises" / A, tmp_path / "exercises" / A)
+    for student in ("ana", "bia", "caio"):
+        folder = tmp_path / "submitted" / student / A
+        folder.mkdir(parents=True)
+        shutil.copy(root / "exercises" / A / f"{A}.ipynb", folder)
+    delivered, told = [], []
+
+    def grade_batch(paths, *args, on_result, **kwargs):
+        for path in paths:
+            delivered.append(path)
+            on_result(path, {})
+        return []
+
+    monkeypatch.setattr(grader.grading, "grade_batch", grade_batch)
+    monkeypatch.setattr(nbgrader_bridge._Batch, "record_student", lambda self, *args: ([], None))
+    nbgrader_bridge.autograde(tmp_path, A, GradeOptions(lang="en"), on_first_result=lambda: told.append(len(delivered)))
+    assert len(delivered) == 3 and told == [1]
+
+
 def test_autograde_starts_the_fork_server_before_importing_nbgrader(tmp_path):
     """`python -m grader autograde`: the fork server's torch import (1.5 s) overlaps the
     command's own nbgrader import (0.8 s)."""

@@ -304,6 +304,33 @@ def test_grade_imports_the_reports_libraries_while_other_processes_grade(tmp_pat
     )
 
 
+def test_autograde_imports_the_reports_libraries_from_its_first_result(tmp_path):
+    """`autograde` has the report's imports done while the engine grades, started at the
+    engine's first result (its grading processes' torch imports are done by then)."""
+    probe = (
+        "import sys, time\n"
+        "import grader.nbgrader_bridge\n"
+        "def imported():\n"
+        "    return 'matplotlib.figure' in sys.modules and 'jinja2' in sys.modules\n"
+        "def autograde(*args, on_first_result=None, **kwargs):\n"
+        "    time.sleep(0.5)\n"
+        "    print('before the first result:', imported())\n"
+        "    on_first_result()\n"
+        "    deadline = time.monotonic() + 30\n"
+        "    while not imported() and time.monotonic() < deadline:\n"
+        "        time.sleep(0.05)\n"
+        "    print('during grading:', imported())\n"
+        "    raise SystemExit(0)\n"
+        "grader.nbgrader_bridge.autograde = autograde\n"
+        "from grader.cli import main\n"
+        f"main(['autograde', {A!r}, '--course', {str(tmp_path)!r}, '--quiet'])\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
+    assert done.stdout.split("\n")[:2] == ["before the first result: False", "during grading: True"], (
+        done.stdout + done.stderr
+    )
+
+
 # --------------------------------------------------------------------------- the browser
 
 SECTIONS = ("title", "scores", "exercises", "mistakes", "attention", "time")
