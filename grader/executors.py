@@ -157,8 +157,9 @@ class LocalExecutor:
             retry.extend(waiting)  # never started: not suspects
 
 
-# Modules every grading process needs (torch, pytest and the engine come with them).
-PRELOAD = ["grader.grading", "grader.plugin"]
+# Modules every grading process needs (torch, pytest and the engine come with them), and
+# the fork server's quick exit.
+PRELOAD = ["grader.grading", "grader.plugin", "grader.fork_server_exit"]
 
 
 def grading_context() -> multiprocessing.context.BaseContext:

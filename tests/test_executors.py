@@ -3,6 +3,7 @@ retried, then graded alone, then recorded as a grader error after MAX_ATTEMPTS d
 the submissions in flight beside it lose nothing, and the batch goes on."""
 
 import json
+from pathlib import Path
 
 import pytest
 from executor_faults import fake_grade, no_setup
@@ -251,3 +252,49 @@ def test_autograde_starts_the_fork_server_before_importing_nbgrader(tmp_path):
     )
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
     assert done.stdout.strip() == "nbgrader imported: False", done.stdout + done.stderr
+
+
+FORK_SERVER_OWNER = """
+import multiprocessing.forkserver
+import os
+
+from grader.executors import grading_context
+
+context = grading_context()
+process = context.Process(target=os.getpid)  # the fork server is up and has imported PRELOAD
+process.start()
+process.join()
+print(multiprocessing.forkserver._forkserver._forkserver_pid, flush=True)
+"""
+
+
+def _cpu_ticks(pid: int) -> int | None:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    return int(fields[11]) + int(fields[12])  # utime + stime, in clock ticks
+
+
+def test_the_fork_server_leaves_without_tearing_down_torch():
+    """Once its coordinator is gone, multiprocessing's fork server exits at once instead of
+    finalizing an interpreter that holds torch and pytest (half a second of a core, spent
+    after `grade` returned: the next command on the machine paid for it)."""
+    import subprocess
+    import sys
+    import time
+
+    owner = subprocess.Popen([sys.executable, "-c", FORK_SERVER_OWNER], stdout=subprocess.PIPE, text=True)
+    pid = int(owner.stdout.readline())
+    at_start = _cpu_ticks(pid)
+    owner.wait(timeout=60)
+    last, deadline = at_start, time.monotonic() + 30
+    while time.monotonic() < deadline:
+        ticks = _cpu_ticks(pid)
+        if ticks is None:
+            break
+        last = ticks
+        time.sleep(0.005)
+    else:
+        raise AssertionError("the fork server outlived its coordinator by 30 s")
+    assert last - at_start < 10, f"{last - at_start} clock ticks of CPU after its coordinator left"
