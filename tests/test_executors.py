@@ -3,7 +3,6 @@ retried, then graded alone, then recorded as a grader error after MAX_ATTEMPTS d
 the submissions in flight beside it lose nothing, and the batch goes on."""
 
 import json
-from pathlib import Path
 
 import pytest
 from executor_faults import fake_grade, no_setup
@@ -269,11 +268,13 @@ print(multiprocessing.forkserver._forkserver._forkserver_pid, flush=True)
 
 
 def _cpu_ticks(pid: int) -> int | None:
+    """utime + stime of a process, in clock ticks; None once it is gone."""
+    from executor_faults import _stat_field
+
     try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return _stat_field(pid, 11) + _stat_field(pid, 12)
     except (OSError, IndexError):
         return None
-    return int(fields[11]) + int(fields[12])  # utime + stime, in clock ticks
 
 
 def test_the_fork_server_leaves_without_tearing_down_torch():
